@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The README's second command: install, build and run the whole test suite.
+# With SANITIZE=1 it builds in build-asan with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs the suite there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${SANITIZE:-0}" = 1 ]; then
+  export BUILD_DIR=build-asan CMAKE_ARGS="-DTM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+scripts/setup.sh
+BUILD_DIR=${BUILD_DIR:-build}
+cd "$BUILD_DIR"
+ctest --output-on-failure -j"$(nproc)"

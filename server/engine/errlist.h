@@ -1,0 +1,27 @@
+/* errlist.h: every error found while validating a ruleset.
+ *
+ * A rule author wants all mistakes at once, each as "file:line:column:
+ * message", not the first one only. */
+#ifndef TM_ERRLIST_H
+#define TM_ERRLIST_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "jsonpos.h"
+
+typedef struct tm_errlist {
+    char **v;
+    size_t n, cap;
+    int oom; /* set when a message could not be stored */
+} tm_errlist;
+
+/* Adds "file:line:column: message" with the position of v in doc (of its
+ * key when key is non-zero).  v may be NULL (position 1:1 of the file). */
+void tm_errlist_add(tm_errlist *l, const tm_jdoc *doc, const json_t *v, int key,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Adds a message as it is. */
+void tm_errlist_addf(tm_errlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tm_errlist_free(tm_errlist *l);
+
+#endif

@@ -1,0 +1,98 @@
+/* label.c: user-agent families and per-event label rules. */
+#include "label.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int push(tm_labels *l, int id) {
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 8;
+        int *nv = realloc(l->v, ncap * sizeof(*nv));
+        if (!nv) return TM_ENOMEM;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = id;
+    return 0;
+}
+
+void tm_labels_free(tm_labels *l) {
+    free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+static int ua_test(const tm_ua_test *t, const char *s, size_t len) {
+    size_t tl = strlen(t->s);
+    switch (t->op) {
+    case 0: return len == tl && memcmp(s, t->s, len) == 0;
+    case 1: return len >= tl && memcmp(s, t->s, tl) == 0;
+    case 2: return len >= tl && memcmp(s + len - tl, t->s, tl) == 0;
+    case 3: return tl <= len && memmem(s, len, t->s, tl) != NULL;
+    }
+    return 0;
+}
+
+static const tm_ua_family *family_of(const tm_ruleset *rs, const char *ua) {
+    if (!ua) return NULL;
+    size_t len = strlen(ua);
+    if (rs->strip_brackets && len >= 2 && ua[0] == '[' && ua[len - 1] == ']') {
+        ua++;
+        len -= 2;
+    }
+    for (size_t i = 0; i < rs->nfamilies; i++) {
+        const tm_ua_family *f = &rs->families[i];
+        int ok = !f->any;
+        for (size_t k = 0; k < f->ntests; k++) {
+            int r = ua_test(&f->tests[k], ua, len);
+            if (f->any && r) {
+                ok = 1;
+                break;
+            }
+            if (!f->any && !r) {
+                ok = 0;
+                break;
+            }
+        }
+        if (ok && f->ntests) return f;
+    }
+    return NULL;
+}
+
+const char *tm_label_ua_family(const tm_ruleset *rs, const char *ua) {
+    const tm_ua_family *f = family_of(rs, ua);
+    return f ? f->name : rs->default_family;
+}
+
+static int run_chain(const tm_chain *c, const tm_predctx *pc, tm_labels *out) {
+    for (size_t i = 0; i < c->n; i++) {
+        const tm_branch *b = &c->b[i];
+        int r = b->when ? tm_pred_eval(b->when, pc) : TM_TRUE;
+        if (r == TM_ERR) return 0; /* the reference abandoned the whole statement */
+        if (r != TM_TRUE) continue;
+        for (size_t k = 0; k < b->nemit; k++)
+            if (push(out, b->emit[k])) return TM_ENOMEM;
+        for (size_t k = 0; k < b->nthen; k++) {
+            int rc = run_chain(&b->then[k], pc, out);
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+int tm_label_event(const tm_ruleset *rs, const tm_event *e, tm_labels *out) {
+    const tm_ua_family *fam = family_of(rs, e->ua);
+    if (fam)
+        for (size_t k = 0; k < fam->nprepend; k++)
+            if (push(out, fam->prepend[k])) return TM_ENOMEM;
+    const tm_eventrule *r = tm_rules_event(rs, e->name_full);
+    if (!r) return 0;
+    for (size_t k = 0; k < r->nemit; k++)
+        if (push(out, r->emit[k])) return TM_ENOMEM;
+    if (r->chain.n) {
+        tm_predctx pc = {e, e->json, fam ? fam->name : rs->default_family};
+        return run_chain(&r->chain, &pc, out);
+    }
+    return 0;
+}
