@@ -343,7 +343,7 @@ static int str_test(op_kind op, const char *s, const char *lit, const regex_t *r
 }
 
 static int join_matches(tm_vals *vals, const json_t *want, int sorted) {
-    if (sorted) tm_vals_sort_unique(vals);
+    if (sorted) tm_vals_sort(vals);
     size_t len = 1;
     char **txt = calloc(vals->n ? vals->n : 1, sizeof(*txt));
     if (!txt) return TM_FALSE;

@@ -158,6 +158,8 @@ int tm_value_loose_eq(const json_t *value, const json_t *lit, int ic) {
     if (json_is_string(value)) {
         char *t = tm_value_text(lit);
         if (!t) return 0;
+        /* a boolean literal becomes "True"/"False": compare those ignoring case */
+        if (json_is_boolean(lit)) ic = 1;
         int eq = ic ? strcasecmp(json_string_value(value), t) == 0
                     : strcmp(json_string_value(value), t) == 0;
         free(t);
@@ -285,7 +287,7 @@ static int cmp_ptr(const void *a, const void *b) {
     return tm_value_cmp(*(json_t *const *)a, *(json_t *const *)b);
 }
 
-void tm_vals_sort_unique(tm_vals *l) {
+void tm_vals_sort(tm_vals *l) {
     if (l->n < 2) return;
     /* qsort is not stable; a stable order for ties keeps output repeatable,
      * so sort with insertion when small and fall back to qsort otherwise. */
@@ -302,6 +304,11 @@ void tm_vals_sort_unique(tm_vals *l) {
     } else {
         qsort(l->v, l->n, sizeof(*l->v), cmp_ptr);
     }
+}
+
+void tm_vals_sort_unique(tm_vals *l) {
+    if (l->n < 2) return;
+    tm_vals_sort(l);
     size_t w = 1;
     for (size_t i = 1; i < l->n; i++) {
         char *a = tm_value_text(l->v[w - 1]), *b = tm_value_text(l->v[i]);

@@ -47,6 +47,8 @@ char *tm_value_text(const json_t *v);
 int tm_culture_cmp(const char *a, const char *b);
 int tm_value_cmp(const json_t *a, const json_t *b);
 
+/* Sorts in that order (stable for small lists). */
+void tm_vals_sort(tm_vals *l);
 /* Sorts in that order and removes case-insensitive duplicates. */
 void tm_vals_sort_unique(tm_vals *l);
 
