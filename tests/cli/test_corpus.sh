@@ -27,7 +27,7 @@ PY
 
 python3 "$score" --corpus "$src/tests/corpus/sessions" --cmd "$cmd" >"$out"
 echo "all labels:      $(tail -1 "$out")"
-python3 - "$out" "${TM_FLOOR_ALL:-0.0}" <<'PY'
+python3 - "$out" "${TM_FLOOR_ALL:-1.0}" <<'PY'
 import re, sys
 line = open(sys.argv[1]).read().strip().splitlines()[-1]
 m = re.search(r"exact (\d+)/(\d+)", line)

@@ -82,7 +82,7 @@ check "gzip'd Records on stdin map the same" cmp -s "$tmp/gz.out" "$tmp/c.json"
 
 # the table names actions and totals
 "$tm" map --format table --no-color "$session" >"$tmp/t.txt"
-check "table shows a signal" grep -q "Clicked IAM->Users" "$tmp/t.txt"
+check "table shows a signal" grep -q "Clicked EC2->Instances->Launch Templates" "$tmp/t.txt"
 check "table shows totals" grep -Eq "^162 events, [0-9]+ signals, [0-9.]+% of events mapped" "$tmp/t.txt"
 check "table folds suppressed signals" grep -q "background signals" "$tmp/t.txt"
 check "table has no colour codes with --no-color" bash -c "! grep -q $'\e' '$tmp/t.txt'"

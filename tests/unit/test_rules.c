@@ -12,7 +12,7 @@
 static char dir[256];
 
 static void put(const char *rel, const char *text) {
-    char path[512];
+    char path[1024];
     snprintf(path, sizeof(path), "%s/%s", dir, rel);
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -42,7 +42,7 @@ static const char *SIGNALS =
 
 static void fresh(void) {
     snprintf(dir, sizeof(dir), "/tmp/tm_rules_test_%d", (int)getpid());
-    char cmd[600];
+    char cmd[1024];
     snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s/labels %s/signals", dir, dir, dir);
     if (system(cmd) != 0) exit(1);
     put("useragent.json", UA);
@@ -70,7 +70,7 @@ static void expect_error(const char *what, const char *want) {
 }
 
 int main(void) {
-    char want[700];
+    char want[2048];
 
     fresh();
     tm_errlist errs = {0};
@@ -147,7 +147,7 @@ int main(void) {
     snprintf(want, sizeof(want), "%s/overrides.json:2:52: unknown label \"IAM_Nope\"", dir);
     expect_error("override", want);
 
-    char cmd[300];
+    char cmd[1024];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0) return 1;
     return tm_test_done();
