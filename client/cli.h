@@ -18,7 +18,7 @@ tm_ruleset *tm_cli_load_rules(const char *dir);
 /* Sessions of a set of events, each mapped. */
 typedef struct tm_cli_sessions {
     tm_eventvec all;         /* owns the events */
-    tm_session_out *out;     /* one per session */
+    tm_sessview *out;        /* one view per session */
     tm_eventvec *groups;     /* borrowed event pointers per session */
     tm_mapping **maps;
     char **keys;

@@ -22,6 +22,7 @@ tm_ruleset *tm_cli_load_rules(const char *dir) {
 }
 
 void tm_cli_sessions_free(tm_cli_sessions *s) {
+    for (size_t i = 0; s->out && i < s->n; i++) tm_view_clear(&s->out[i]);
     for (size_t i = 0; i < s->n; i++) {
         tm_mapping_free(s->maps ? s->maps[i] : NULL);
         if (s->groups) free(s->groups[i].v);
@@ -62,7 +63,7 @@ int tm_cli_map_files(tm_ruleset *rs, char **files, size_t nfiles, const char *fo
             return TM_EXIT_NO;
         }
         for (size_t k = 0; k < rep.n; k++)
-            fprintf(stderr, "trailmap: %s: record %zu skipped: %s\n", rep.v[k].file, rep.v[k].index, rep.v[k].reason);
+            fprintf(stderr, "trailmap: %s: %s (skipped)\n", rep.v[k].file, rep.v[k].reason);
         tm_input_report_free(&rep);
     }
     s->duplicates = tm_eventvec_sort_dedupe(&s->all);
@@ -95,8 +96,10 @@ int tm_cli_map_files(tm_ruleset *rs, char **files, size_t nfiles, const char *fo
             fprintf(stderr, "trailmap: mapping session %s: %s\n", s->keys[i], err.msg);
             return TM_EXIT_NO;
         }
-        s->out[i].key = s->keys[i];
-        s->out[i].m = s->maps[i];
+        if (tm_view_from_mapping(s->maps[i], s->keys[i], &s->out[i])) {
+            fprintf(stderr, "trailmap: out of memory\n");
+            return TM_EXIT_NO;
+        }
     }
     return 0;
 }
@@ -161,7 +164,7 @@ int tm_cmd_map(int argc, char **argv) {
         int w;
         if (!strcmp(format, "cartographer")) w = tm_output_cartographer(stdout, s.out, s.n);
         else if (!strcmp(format, "json")) w = tm_output_json(stdout, s.out, s.n);
-        else if (!strcmp(format, "jsonl")) w = tm_output_jsonl(stdout, s.out, s.n);
+        else if (!strcmp(format, "jsonl")) w = tm_output_jsonl(stdout, (const tm_mapping *const *)s.maps, s.keys, s.n);
         else {
             tm_table_opts o = {color, all};
             w = tm_output_table(stdout, s.out, s.n, &o);

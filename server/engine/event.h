@@ -26,9 +26,9 @@ typedef struct tm_event {
     const char *ua;       /* userAgent, or NULL */
     char *name_full;      /* "svc:Name": eventSource up to its first '.', ':', eventName */
 
-    /* Derived for the label rules; computed by tm_event_derive(). */
-    json_t *rp;           /* requestParameters when an object with content, else NULL (borrowed) */
-    char *rp_json;        /* compact JSON of requestParameters, NULL when null/absent/"" */
+    /* Derived for the label rules when the event is built. */
+    json_t *rp;           /* requestParameters when an object (even {}), else NULL (borrowed) */
+    char *rp_json;        /* tm_json_compact(requestParameters); NULL when null/absent/"" */
     const char **keys;    /* top-level keys of requestParameters (borrowed from json) */
     size_t nkeys;
     const char **empty_keys; /* keys whose value is {} or "" */

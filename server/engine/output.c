@@ -6,6 +6,127 @@
 
 #include "value.h"
 
+/* ---- views ---- */
+
+static char *sdup(const char *s) { return strdup(s ? s : ""); }
+
+static void strv_free(char **v, size_t n) {
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+static void sigview_clear(tm_sigview *s) {
+    free(s->correlation_id);
+    free(s->label);
+    free(s->service);
+    free(s->name);
+    free(s->summary);
+    free(s->url);
+    json_decref(s->data);
+    strv_free(s->event_ids, s->nevent_ids);
+    strv_free(s->event_names, s->nevent_names);
+    free(s->anchor_event_id);
+    free(s->source_label);
+    strv_free(s->labels_tried, s->nlabels_tried);
+}
+
+void tm_view_clear(tm_sessview *v) {
+    free(v->key);
+    free(v->rules_version);
+    for (size_t i = 0; i < v->nsigs; i++) sigview_clear(&v->sigs[i]);
+    free(v->sigs);
+    for (size_t i = 0; i < v->nunmapped; i++) {
+        free(v->unmapped[i].id);
+        free(v->unmapped[i].name);
+        strv_free(v->unmapped[i].labels, v->unmapped[i].nlabels);
+    }
+    free(v->unmapped);
+    memset(v, 0, sizeof(*v));
+}
+
+static int labels_of(const tm_mapping *m, size_t j, char ***out, size_t *n) {
+    *n = 0;
+    *out = calloc(m->labels[j].n + 1, sizeof(**out));
+    if (!*out) return -1;
+    for (size_t k = 0; k < m->labels[j].n; k++)
+        if (!((*out)[(*n)++] = strdup(m->rs->labels[m->labels[j].v[k]].name))) return -1;
+    return 0;
+}
+
+static int fill_signal(const tm_mapping *m, size_t sig, tm_sigview *s) {
+    const tm_signal *sg = &m->signals[sig];
+    const tm_label *l = &m->rs->labels[sg->label];
+    s->correlation_id = sdup(m->events[sg->first]->id);
+    s->label = sdup(l->name);
+    s->service = sdup(l->service);
+    s->name = sdup(l->title);
+    s->summary = sdup(sg->r.summary);
+    s->url = sdup(sg->r.url);
+    s->data = sg->r.data ? json_deep_copy(sg->r.data) : NULL;
+    s->event_time_ms = m->events[sg->anchor]->time_ms;
+    s->first_ms = sg->first_ms;
+    s->last_ms = sg->last_ms;
+    s->reference_event_count = sg->event_count;
+    s->suppressed = (l->flags & TM_FLAG_SUPPRESSED) != 0;
+    s->anchor_event_id = sdup(m->events[sg->anchor]->id);
+    if (sg->label != sg->source_label) s->source_label = sdup(m->rs->labels[sg->source_label].name);
+    size_t n = 0;
+    for (size_t j = 0; j < m->nevents; j++) n += m->signal_of[j] == (int)sig;
+    s->event_ids = calloc(n + 1, sizeof(*s->event_ids));
+    s->event_names = calloc(n + 1, sizeof(*s->event_names));
+    if (!s->event_ids || !s->event_names) return -1;
+    for (size_t j = 0; j < m->nevents; j++) {
+        if (m->signal_of[j] != (int)sig) continue;
+        const tm_event *e = m->events[j];
+        if (!(s->event_ids[s->nevent_ids++] = sdup(e->id))) return -1;
+        size_t k;
+        for (k = 0; k < s->nevent_names; k++)
+            if (strcmp(s->event_names[k], e->name_full) == 0) break;
+        if (k == s->nevent_names && !(s->event_names[s->nevent_names++] = sdup(e->name_full))) return -1;
+    }
+    s->event_count = (int)n;
+    if (labels_of(m, sg->anchor, &s->labels_tried, &s->nlabels_tried)) return -1;
+    if (!s->correlation_id || !s->label || !s->service || !s->name || !s->summary || !s->url || !s->anchor_event_id)
+        return -1;
+    return 0;
+}
+
+int tm_view_from_mapping(const tm_mapping *m, const char *key, tm_sessview *v) {
+    memset(v, 0, sizeof(*v));
+    size_t *order;
+    size_t cnt = tm_mapping_timeline(m, &order);
+    v->key = sdup(key);
+    v->rules_version = sdup(m->rs->version);
+    v->nevents = m->nevents;
+    if (m->nevents) {
+        v->first_ms = m->events[0]->time_ms;
+        v->last_ms = m->events[m->nevents - 1]->time_ms;
+    }
+    v->sigs = calloc(cnt + 1, sizeof(*v->sigs));
+    v->unmapped = calloc(m->nevents + 1, sizeof(*v->unmapped));
+    if (!order || !v->key || !v->rules_version || !v->sigs || !v->unmapped) goto oom;
+    for (size_t i = 0; i < cnt; i++)
+        if (fill_signal(m, order[i], &v->sigs[v->nsigs++])) goto oom;
+    for (size_t j = 0; j < m->nevents; j++) {
+        if (m->signal_of[j] >= 0) {
+            v->nmapped++;
+            continue;
+        }
+        tm_evview *u = &v->unmapped[v->nunmapped++];
+        const tm_event *e = m->events[j];
+        u->id = sdup(e->id);
+        u->name = sdup(e->name_full);
+        u->time_ms = e->time_ms;
+        if (!u->id || !u->name || labels_of(m, j, &u->labels, &u->nlabels)) goto oom;
+    }
+    free(order);
+    return 0;
+oom:
+    free(order);
+    tm_view_clear(v);
+    return TM_ENOMEM;
+}
+
 /* ---- shared pieces ---- */
 
 static json_t *time_json(int64_t ms) {
@@ -14,44 +135,39 @@ static json_t *time_json(int64_t ms) {
     return json_string(t);
 }
 
-/* Event ids and distinct names of a signal's events, in time order. */
-static void signal_events(const tm_mapping *m, size_t sig, json_t **ids, json_t **names, size_t *count) {
-    char *idv = NULL, *nmv = NULL;
-    size_t idl = 0, nml = 0;
-    FILE *fi = open_memstream(&idv, &idl), *fn = open_memstream(&nmv, &nml);
-    json_t *seen = json_object();
-    size_t n = 0;
-    for (size_t j = 0; j < m->nevents; j++) {
-        if (m->signal_of[j] != (int)sig) continue;
-        const tm_event *e = m->events[j];
-        if (fi) fprintf(fi, "%s%s", n ? "," : "", e->id);
-        if (fn && seen && !json_object_get(seen, e->name_full)) {
-            fprintf(fn, "%s%s", json_object_size(seen) ? "," : "", e->name_full);
-            json_object_set_new(seen, e->name_full, json_true());
-        }
-        n++;
-    }
-    if (fi) fclose(fi);
-    if (fn) fclose(fn);
-    *ids = json_string(idv ? idv : "");
-    *names = json_string(nmv ? nmv : "");
-    if (count) *count = n;
-    free(idv);
-    free(nmv);
-    json_decref(seen);
+static json_t *strv_json(char *const *v, size_t n) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) json_array_append_new(a, json_string(v[i]));
+    return a;
 }
 
-json_t *tm_output_signal_cartographer(const tm_mapping *m, size_t sig) {
-    const tm_signal *s = &m->signals[sig];
-    const tm_label *l = &m->rs->labels[s->label];
-    json_t *ids, *names;
-    signal_events(m, sig, &ids, &names, NULL);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:o, s:o, s:o, s:o}",
-                     "CorrelationId", m->events[s->first]->id, "Label", l->name, "Name", l->title,
-                     "Summary", s->r.summary ? s->r.summary : "", "Url", s->r.url ? s->r.url : "",
-                     "AdditionalData", s->r.data ? s->r.data : json_null(), "EventCount", s->event_count,
-                     "FirstEventTime", time_json(s->first_ms), "LastEventTime", time_json(s->last_ms),
-                     "AllEventArr", names, "AllEventIdArr", ids);
+static char *strv_join(char *const *v, size_t n) {
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++) len += strlen(v[i]) + 1;
+    char *s = malloc(len), *p = s;
+    if (!s) return NULL;
+    *p = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i) *p++ = ',';
+        size_t l = strlen(v[i]);
+        memcpy(p, v[i], l + 1);
+        p += l;
+    }
+    return s;
+}
+
+json_t *tm_output_signal_cartographer(const tm_sigview *s) {
+    char *ids = strv_join(s->event_ids, s->nevent_ids), *names = strv_join(s->event_names, s->nevent_names);
+    json_t *o = ids && names ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:o, s:o, s:s, s:s}",
+                                         "CorrelationId", s->correlation_id, "Label", s->label, "Name", s->name,
+                                         "Summary", s->summary, "Url", s->url, "AdditionalData",
+                                         s->data ? s->data : json_null(), "EventCount", s->reference_event_count,
+                                         "FirstEventTime", time_json(s->first_ms), "LastEventTime",
+                                         time_json(s->last_ms), "AllEventArr", names, "AllEventIdArr", ids)
+                             : NULL;
+    free(ids);
+    free(names);
+    return o;
 }
 
 static int dump(FILE *f, json_t *doc) {
@@ -62,125 +178,105 @@ static int dump(FILE *f, json_t *doc) {
     return rc;
 }
 
-int tm_output_cartographer(FILE *f, const tm_session_out *s, size_t n) {
+int tm_output_cartographer(FILE *f, const tm_sessview *s, size_t n) {
     json_t *doc = json_object();
     for (size_t k = 0; doc && k < n; k++) {
-        size_t *order;
-        size_t cnt = tm_mapping_timeline(s[k].m, &order);
-        for (size_t i = 0; i < cnt; i++) {
-            json_t *sig = tm_output_signal_cartographer(s[k].m, order[i]);
-            if (!sig) continue;
-            json_object_set_new(doc, json_string_value(json_object_get(sig, "CorrelationId")), sig);
+        for (size_t i = 0; i < s[k].nsigs; i++) {
+            json_t *sig = tm_output_signal_cartographer(&s[k].sigs[i]);
+            if (!sig || json_object_set_new(doc, s[k].sigs[i].correlation_id, sig)) {
+                json_decref(doc);
+                return TM_ENOMEM;
+            }
         }
-        free(order);
     }
     return dump(f, doc);
 }
 
 /* ---- trailmap json ---- */
 
-static json_t *labels_json(const tm_mapping *m, size_t j) {
-    json_t *a = json_array();
-    for (size_t k = 0; a && k < m->labels[j].n; k++)
-        json_array_append_new(a, json_string(m->rs->labels[m->labels[j].v[k]].name));
-    return a;
+static json_t *signal_json(const tm_sigview *s) {
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:o, s:o, s:o, s:i, s:I, s:o, s:o, s:s, s:b, s:o}",
+                          "correlationId", s->correlation_id, "label", s->label, "service", s->service,
+                          "name", s->name, "summary", s->summary, "url", s->url,
+                          "additionalData", s->data ? s->data : json_null(),
+                          "eventTime", time_json(s->event_time_ms), "firstEventTime", time_json(s->first_ms),
+                          "lastEventTime", time_json(s->last_ms), "eventCount", s->event_count,
+                          "durationSeconds", (json_int_t)((s->last_ms - s->first_ms) / 1000),
+                          "eventNames", strv_json(s->event_names, s->nevent_names),
+                          "eventIds", strv_json(s->event_ids, s->nevent_ids), "anchorEventId", s->anchor_event_id,
+                          "suppressed", s->suppressed, "labelsTried", strv_json(s->labels_tried, s->nlabels_tried));
+    if (o && s->source_label) json_object_set_new(o, "sourceLabel", json_string(s->source_label));
+    if (o && s->reference_event_count != s->event_count)
+        json_object_set_new(o, "referenceEventCount", json_integer(s->reference_event_count));
+    return o;
 }
 
-static size_t mapped_count(const tm_mapping *m) {
-    size_t n = 0;
-    for (size_t j = 0; j < m->nevents; j++) n += m->signal_of[j] >= 0;
-    return n;
-}
-
-int tm_output_json(FILE *f, const tm_session_out *s, size_t n) {
+int tm_output_json(FILE *f, const tm_sessview *s, size_t n) {
     json_t *sessions = json_array();
-    const char *version = n ? s[0].m->rs->version : "";
     for (size_t k = 0; sessions && k < n; k++) {
-        const tm_mapping *m = s[k].m;
+        const tm_sessview *v = &s[k];
         json_t *sigs = json_array(), *unmapped = json_array();
-        size_t *order;
-        size_t cnt = tm_mapping_timeline(m, &order);
-        for (size_t i = 0; sigs && i < cnt; i++) {
-            const tm_signal *sg = &m->signals[order[i]];
-            const tm_label *l = &m->rs->labels[sg->label];
-            json_t *ids, *names;
-            size_t nev;
-            signal_events(m, order[i], &ids, &names, &nev);
-            json_t *idarr = json_array();
-            for (size_t j = 0; idarr && j < m->nevents; j++)
-                if (m->signal_of[j] == (int)order[i]) json_array_append_new(idarr, json_string(m->events[j]->id));
-            json_decref(ids);
-            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:s, s:b, s:o}",
-                                  "correlationId", m->events[sg->first]->id, "label", l->name, "service", l->service,
-                                  "name", l->title, "summary", sg->r.summary ? sg->r.summary : "",
-                                  "url", sg->r.url ? sg->r.url : "", "additionalData", sg->r.data ? sg->r.data : json_null(),
-                                  "eventTime", time_json(m->events[sg->anchor]->time_ms),
-                                  "firstEventTime", time_json(sg->first_ms), "lastEventTime", time_json(sg->last_ms),
-                                  "eventCount", (json_int_t)nev, "durationSeconds", (json_int_t)((sg->last_ms - sg->first_ms) / 1000),
-                                  "eventNames", names, "eventIds", idarr,
-                                  "anchorEventId", m->events[sg->anchor]->id,
-                                  "suppressed", (l->flags & TM_FLAG_SUPPRESSED) != 0,
-                                  "labelsTried", labels_json(m, sg->anchor));
-            if (o && sg->label != sg->source_label)
-                json_object_set_new(o, "sourceLabel", json_string(m->rs->labels[sg->source_label].name));
-            if (o && (int)nev != sg->event_count)
-                json_object_set_new(o, "referenceEventCount", json_integer(sg->event_count));
-            if (o) json_array_append_new(sigs, o);
+        for (size_t i = 0; sigs && i < v->nsigs; i++) json_array_append_new(sigs, signal_json(&v->sigs[i]));
+        for (size_t j = 0; unmapped && j < v->nunmapped; j++) {
+            const tm_evview *u = &v->unmapped[j];
+            json_array_append_new(unmapped, json_pack("{s:s, s:o, s:s, s:o}", "eventId", u->id, "eventTime",
+                                                      time_json(u->time_ms), "eventName", u->name, "labels",
+                                                      strv_json(u->labels, u->nlabels)));
         }
-        free(order);
-        for (size_t j = 0; unmapped && j < m->nevents; j++) {
-            if (m->signal_of[j] >= 0) continue;
-            const tm_event *e = m->events[j];
-            json_array_append_new(unmapped, json_pack("{s:s, s:o, s:s, s:o}", "eventId", e->id, "eventTime",
-                                                      time_json(e->time_ms), "eventName", e->name_full, "labels", labels_json(m, j)));
-        }
-        size_t mapped = mapped_count(m);
-        json_t *sess = json_pack("{s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o}", "session", s[k].key,
-                                 "events", (json_int_t)m->nevents, "mappedEvents", (json_int_t)mapped,
-                                 "signalCount", (json_int_t)cnt, "mappedShare", m->nevents ? (double)mapped / (double)m->nevents : 1.0,
-                                 "firstEventTime", m->nevents ? time_json(m->events[0]->time_ms) : json_null(),
-                                 "lastEventTime", m->nevents ? time_json(m->events[m->nevents - 1]->time_ms) : json_null(),
+        json_t *sess = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o}", "session", v->key,
+                                 "rulesVersion", v->rules_version, "events", (json_int_t)v->nevents,
+                                 "mappedEvents", (json_int_t)v->nmapped, "signalCount", (json_int_t)v->nsigs,
+                                 "mappedShare", v->nevents ? (double)v->nmapped / (double)v->nevents : 1.0,
+                                 "firstEventTime", v->nevents ? time_json(v->first_ms) : json_null(),
+                                 "lastEventTime", v->nevents ? time_json(v->last_ms) : json_null(),
                                  "signals", sigs, "unmappedEvents", unmapped);
-        if (sess) json_array_append_new(sessions, sess);
+        if (!sess || json_array_append_new(sessions, sess)) {
+            json_decref(sessions);
+            return TM_ENOMEM;
+        }
     }
-    return dump(f, json_pack("{s:s, s:o}", "rulesVersion", version, "sessions", sessions));
+    return dump(f, json_pack("{s:s, s:o}", "rulesVersion", n ? s[0].rules_version : "", "sessions", sessions));
 }
 
 /* ---- enriched JSON lines ---- */
 
-int tm_output_jsonl(FILE *f, const tm_session_out *s, size_t n) {
+int tm_output_jsonl_line(FILE *f, const char *raw, size_t raw_len, const char *add) {
+    size_t len = raw_len;
+    while (len > 0 && strchr(" \t\r\n", raw[len - 1])) len--;
+    if (len > 0 && raw[len - 1] == '}') len--;
+    size_t body = len;
+    while (body > 0 && strchr(" \t\r\n", raw[body - 1])) body--;
+    int empty = body > 0 && raw[body - 1] == '{';
+    /* a record spread over lines is written on one line: a newline between
+     * tokens becomes a space (JSON strings cannot hold a raw newline), so
+     * the text still parses to the same value */
+    for (size_t c = 0; c < len; c++) {
+        char ch = raw[c];
+        if (fputc(ch == '\n' || ch == '\r' ? ' ' : ch, f) == EOF) return TM_EIO;
+    }
+    return fprintf(f, "%s\"trailmap\":%s}\n", empty ? "" : ",", add) < 0 ? TM_EIO : 0;
+}
+
+int tm_output_jsonl(FILE *f, const tm_mapping *const *maps, char *const *keys, size_t n) {
     for (size_t k = 0; k < n; k++) {
-        const tm_mapping *m = s[k].m;
+        const tm_mapping *m = maps[k];
         for (size_t j = 0; j < m->nevents; j++) {
             const tm_event *e = m->events[j];
-            json_t *sig = json_null();
+            json_t *sig = json_null(), *labels = json_array();
+            for (size_t i = 0; labels && i < m->labels[j].n; i++)
+                json_array_append_new(labels, json_string(m->rs->labels[m->labels[j].v[i]].name));
             if (m->signal_of[j] >= 0) {
                 const tm_signal *sg = &m->signals[m->signal_of[j]];
                 sig = json_pack("{s:s, s:s, s:s}", "label", m->rs->labels[sg->label].name, "name",
                                 m->rs->labels[sg->label].title, "correlationId", m->events[sg->first]->id);
             }
-            json_t *tm = json_pack("{s:s, s:o, s:o}", "session", s[k].key, "labels", labels_json(m, j), "signal", sig);
+            json_t *tm = json_pack("{s:s, s:o, s:o}", "session", keys[k], "labels", labels, "signal", sig);
             char *add = tm ? json_dumps(tm, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
             json_decref(tm);
             if (!add) return TM_ENOMEM;
-            /* The raw record, unchanged, with one member added before its closing brace. */
-            size_t len = e->raw_len;
-            while (len > 0 && strchr(" \t\r\n", e->raw[len - 1])) len--;
-            if (len > 0 && e->raw[len - 1] == '}') len--;
-            size_t body = len;
-            while (body > 0 && strchr(" \t\r\n", e->raw[body - 1])) body--;
-            int empty = body > 0 && e->raw[body - 1] == '{';
-            /* a record spread over lines is written on one line: newlines
-             * between tokens become spaces, so the JSON text stays the same value */
-            for (size_t c = 0; c < len; c++) {
-                char ch = e->raw[c];
-                if (fputc(ch == '\n' || ch == '\r' ? ' ' : ch, f) == EOF) {
-                    free(add);
-                    return TM_EIO;
-                }
-            }
-            fprintf(f, "%s\"trailmap\":%s}\n", empty ? "" : ",", add);
+            int rc = tm_output_jsonl_line(f, e->raw, e->raw_len, add);
             free(add);
+            if (rc) return rc;
         }
     }
     return ferror(f) ? TM_EIO : 0;
@@ -227,56 +323,57 @@ static char *key_values(const json_t *data) {
     return out;
 }
 
-int tm_output_table(FILE *f, const tm_session_out *s, size_t n, const tm_table_opts *o) {
+int tm_output_table(FILE *f, const tm_sessview *s, size_t n, const tm_table_opts *o) {
     const char *G = o->color ? "\033[32m" : "", *Y = o->color ? "\033[33m" : "", *B = o->color ? "\033[1m" : "",
                *D = o->color ? "\033[2m" : "", *R = o->color ? "\033[0m" : "";
     for (size_t k = 0; k < n; k++) {
-        const tm_mapping *m = s[k].m;
-        size_t *order;
-        size_t cnt = tm_mapping_timeline(m, &order);
-        fprintf(f, "%sSession %s%s  (%zu events, rules %s)\n", B, s[k].key, R, m->nevents, m->rs->version);
+        const tm_sessview *v = &s[k];
+        fprintf(f, "%sSession %s%s  (%zu events, rules %s)\n", B, v->key, R, v->nevents, v->rules_version);
         fprintf(f, "%s%-20s %8s %6s  %-15s %s%s\n", D, "TIME", "DURATION", "EVENTS", "SERVICE", "SIGNAL", R);
         size_t suppressed = 0, suppressed_events = 0;
-        for (size_t i = 0; i < cnt; i++) {
-            const tm_signal *sg = &m->signals[order[i]];
-            const tm_label *l = &m->rs->labels[sg->label];
-            size_t nev = 0;
-            for (size_t j = 0; j < m->nevents; j++) nev += m->signal_of[j] == (int)order[i];
-            if ((l->flags & TM_FLAG_SUPPRESSED) && !o->show_suppressed) {
+        for (size_t i = 0; i < v->nsigs; i++) {
+            const tm_sigview *sg = &v->sigs[i];
+            if (sg->suppressed && !o->show_suppressed) {
                 suppressed++;
-                suppressed_events += nev;
+                suppressed_events += (size_t)sg->event_count;
                 continue;
             }
             char t[32], dur[32];
-            tm_time_format(m->events[sg->anchor]->time_ms, t);
+            tm_time_format(sg->event_time_ms, t);
             fmt_duration(sg->last_ms - sg->first_ms, dur, sizeof(dur));
-            fprintf(f, "%-20s %8s %6zu  %-15s %s%s%s\n", t, dur, nev, l->service, G, l->title, R);
-            fprintf(f, "%-47s %s\n", "", sg->r.summary ? sg->r.summary : "");
-            if (sg->r.data) {
-                char *kv = key_values(sg->r.data);
+            fprintf(f, "%-20s %8s %6d  %-15s %s%s%s\n", t, dur, sg->event_count, sg->service, G, sg->name, R);
+            fprintf(f, "%-47s %s\n", "", sg->summary);
+            if (sg->data) {
+                char *kv = key_values(sg->data);
                 if (kv && *kv) fprintf(f, "%-47s %s%s%s\n", "", D, kv, R);
                 free(kv);
             }
         }
-        free(order);
         if (suppressed)
             fprintf(f, "%s(%zu background signals of %zu events hidden; --all shows them)%s\n", D, suppressed,
                     suppressed_events, R);
-        size_t mapped = mapped_count(m);
-        fprintf(f, "%s%zu events, %zu signals, %.1f%% of events mapped%s\n", B, m->nevents, cnt,
-                m->nevents ? 100.0 * (double)mapped / (double)m->nevents : 100.0, R);
-        if (mapped < m->nevents) {
+        fprintf(f, "%s%zu events, %zu signals, %.1f%% of events mapped%s\n", B, v->nevents, v->nsigs,
+                v->nevents ? 100.0 * (double)v->nmapped / (double)v->nevents : 100.0, R);
+        if (v->nunmapped) {
+            /* by name, most frequent first */
             json_t *counts = json_object();
-            for (size_t j = 0; counts && j < m->nevents; j++) {
-                if (m->signal_of[j] >= 0) continue;
-                const char *nm = m->events[j]->name_full;
-                json_t *c = json_object_get(counts, nm);
-                json_object_set_new(counts, nm, json_integer(c ? json_integer_value(c) + 1 : 1));
+            for (size_t j = 0; counts && j < v->nunmapped; j++) {
+                json_t *c = json_object_get(counts, v->unmapped[j].name);
+                json_object_set_new(counts, v->unmapped[j].name, json_integer(c ? json_integer_value(c) + 1 : 1));
             }
             fprintf(f, "%sUnmapped:%s", Y, R);
-            const char *nm;
-            json_t *c;
-            json_object_foreach(counts, nm, c) fprintf(f, " %s%s%s x%lld", Y, nm, R, (long long)json_integer_value(c));
+            for (size_t left = json_object_size(counts); left > 0; left--) {
+                const char *nm, *best = NULL;
+                json_t *c;
+                json_int_t bc = 0;
+                json_object_foreach(counts, nm, c) if (json_integer_value(c) > bc) {
+                    bc = json_integer_value(c);
+                    best = nm;
+                }
+                if (!best) break;
+                fprintf(f, " %s%s%s x%lld", Y, best, R, (long long)bc);
+                json_object_set_new(counts, best, json_integer(0));
+            }
             fputc('\n', f);
             json_decref(counts);
         }

@@ -98,5 +98,31 @@ PY
 check "bad rules exit 1" test $rc -eq 1
 check "bad rules error names file:line:column" grep -Eq "rules/signals/iam.json:[0-9]+:[0-9]+: unknown member \"windw\"" "$tmp/err"
 
+# three users' sessions interleaved, shuffled and gzip'd: each user's session
+# gets the same signals as that user's events mapped alone
+data="$src/tests/data"
+"$tm" map --format json "$data/three_users.json.gz" >"$tmp/three.json"
+for n in 1 2 3; do "$tm" map --format cartographer "$data/three_users_$n.json" >"$tmp/user$n.json"; done
+check "three interleaved users give three sessions with their own signals" python3 - "$tmp/three.json" "$tmp/user1.json" "$tmp/user2.json" "$tmp/user3.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+sessions = doc["sessions"]
+assert len(sessions) == 3, [s["session"] for s in sessions]
+alone = [json.load(open(p)) for p in sys.argv[2:]]
+assert all(len(a) > 3 for a in alone)
+for s in sessions:
+    ids = {x["correlationId"] for x in s["signals"]}
+    match = [a for a in alone if set(a) == ids]
+    assert len(match) == 1, (s["session"], len(ids))
+    a = match[0]
+    for x in s["signals"]:
+        y = a[x["correlationId"]]
+        assert x["label"] == y["Label"] and x["url"] == y["Url"] and x["additionalData"] == y["AdditionalData"]
+        assert ",".join(x["eventIds"]) == y["AllEventIdArr"]
+PY
+"$tm" map --format cartographer --session "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sessions"][1]["session"])' "$tmp/three.json")" "$data/three_users.json.gz" >"$tmp/one.json"
+check "--session keeps one session" python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); assert any(set(a)==set(json.load(open(p))) for p in sys.argv[2:])' "$tmp/one.json" "$tmp/user1.json" "$tmp/user2.json" "$tmp/user3.json"
+"$tm" map --session nobody "$data/three_users.json.gz" >/dev/null 2>&1; check "--session with an unknown key exits 1" test $? -eq 1
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
