@@ -755,7 +755,7 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
             pend[npend++].def = def;
         }
     }
-    qsort(pend, npend, sizeof(*pend), cmp_pending);
+    if (npend) qsort(pend, npend, sizeof(*pend), cmp_pending);
     rs->labels = calloc(npend + 1, sizeof(*rs->labels));
     if (!rs->labels) goto done;
     for (size_t i = 0; i < npend; i++) {
@@ -803,7 +803,7 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
         docs[ndocs++] = doc;
         if (load_label_file(rs, doc, errs, seen) == -1 && errs->oom) goto done;
     }
-    qsort(rs->events, rs->nevents, sizeof(*rs->events), cmp_event);
+    if (rs->nevents) qsort(rs->events, rs->nevents, sizeof(*rs->events), cmp_event);
     hash_file(&hs, dir, uapath);
     tm_jdoc *ua = load_doc(uapath, errs);
     if (ua) {
