@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "label.h"
 #include "value.h"
 
 typedef enum { C_ALL, C_ANY, C_NOT, C_SIG, C_GAP, C_SCAN, C_COUNT } ctx_kind;
@@ -274,7 +275,7 @@ static int sig_matches(const tm_ctx *c, const tm_ctxenv *env, const tm_histent *
     }
     if (c->anchor) {
         if (!h || !h->anchor) return 0;
-        tm_predctx pc = {h->anchor, h->anchor->json, NULL};
+        tm_predctx pc = {h->anchor, h->anchor->json, tm_label_ua_family(env->rs, h->anchor->ua)};
         if (tm_pred_eval(c->anchor, &pc) != TM_TRUE) return 0;
     }
     return 1;

@@ -322,7 +322,8 @@ static char *regex_replace_all(const regex_t *re, const char *s, const char *wit
     const char *p = s;
     regmatch_t m;
     int notbol = 0;
-    while (*p && regexec(re, p, 1, &m, notbol ? REG_NOTBOL : 0) == 0) {
+    /* the end of the string is tried too: an empty match there counts, as in .NET */
+    while (regexec(re, p, 1, &m, notbol ? REG_NOTBOL : 0) == 0) {
         size_t need = n + (size_t)m.rm_so + wl + strlen(p) + 1;
         if (need > cap) {
             char *no = realloc(out, need);

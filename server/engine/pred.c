@@ -315,8 +315,9 @@ static int eval_keys(const tm_pred *p, const tm_event *ev) {
 static char *expand_tmpl(const char *t, const tm_event *ev) {
     /* Only {{awsRegion}} is allowed (checked at compile time). */
     const char *region = ev && ev->region ? ev->region : "";
-    size_t n = strlen(t) + 1, rl = strlen(region);
-    char *out = malloc(n + rl * 8), *o = out;
+    size_t n = strlen(t) + 1, rl = strlen(region), count = 0;
+    for (const char *q = strstr(t, "{{awsRegion}}"); q; q = strstr(q + 13, "{{awsRegion}}")) count++;
+    char *out = malloc(n + rl * count), *o = out;
     if (!out) return NULL;
     while (*t) {
         if (strncmp(t, "{{awsRegion}}", 13) == 0) {
