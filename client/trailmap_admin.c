@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -75,8 +76,9 @@ static int cmd_rules(int argc, char **argv) {
         if (l->flags & TM_FLAG_NO_HISTORY) json_array_append_new(flags, json_string("no_history"));
         if (l->flags & TM_FLAG_ONE_PER_EVENT) json_array_append_new(flags, json_string("one_per_event"));
         if (l->flags & TM_FLAG_GENERIC) json_array_append_new(flags, json_string("generic"));
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:[f,f], s:o, s:b, s:s, s:i}",
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:[f,f], s:o, s:b, s:s, s:i}",
                                               "label", l->name, "service", l->service, "name", l->title,
+                                              "url", l->url_text, "summary", l->summary_text,
                                               "anchor", strs_json(&l->anchor), "required", strs_json(&l->required),
                                               "optional", strs_json(&l->optional), "window", l->back, l->ahead,
                                               "flags", flags, "additionalData", l->has_data, "file", l->file, "line", l->line));

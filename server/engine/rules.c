@@ -145,6 +145,8 @@ static void label_free(tm_label *l) {
     free(l->service);
     free(l->title);
     tm_tmpl_free(l->url);
+    free(l->url_text);
+    free(l->summary_text);
     tm_tmpl_free(l->summary);
     strs_free(&l->anchor);
     strs_free(&l->required);
@@ -367,10 +369,14 @@ static int compile_label(tm_ruleset *rs, tm_label *l, const tm_jdoc *doc, json_t
 
     json_t *url = json_object_get(def, "url"), *summary = json_object_get(def, "summary");
     if (!json_is_string(url)) tm_errlist_add(errs, doc, url ? url : def, 0, "signal %s: \"url\" (a template) is required", l->name), bad = 1;
-    else if (!(l->url = tm_tmpl_compile(json_string_value(url), known, doc, url, errs))) bad = 1;
+    else if (!(l->url = tm_tmpl_compile(json_string_value(url), known, doc, url, errs)) ||
+             !(l->url_text = strdup(json_string_value(url))))
+        bad = 1;
     if (!json_is_string(summary) || json_string_length(summary) == 0)
         tm_errlist_add(errs, doc, summary ? summary : def, 0, "signal %s: \"summary\" (a template) is required", l->name), bad = 1;
-    else if (!(l->summary = tm_tmpl_compile(json_string_value(summary), known, doc, summary, errs))) bad = 1;
+    else if (!(l->summary = tm_tmpl_compile(json_string_value(summary), known, doc, summary, errs)) ||
+             !(l->summary_text = strdup(json_string_value(summary))))
+        bad = 1;
     json_decref(known);
     (void)rs;
     return bad ? -1 : 0;

@@ -81,6 +81,7 @@ typedef struct tm_label {
     char *name;
     char *service, *title; /* title: the signal's Name */
     tm_tmpl *url, *summary;
+    char *url_text, *summary_text; /* the templates as written */
     tm_strs anchor, required, optional;
     double back, ahead;
     unsigned flags;

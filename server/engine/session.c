@@ -69,6 +69,10 @@
 #define INFLIGHT_MAX_MS (12 * 3600 * 1000LL)
 #define NONE SIZE_MAX
 
+_Static_assert(INFLIGHT_MAX_MS <= TM_SESSION_REACH_BEFORE_MS && LOGIN_BEFORE_MS <= TM_SESSION_REACH_BEFORE_MS &&
+                   INFLIGHT_SKEW_MS <= TM_SESSION_REACH_AFTER_MS && LOGIN_AFTER_MS <= TM_SESSION_REACH_AFTER_MS,
+               "session.h's reach must cover the windows of rules 7 and 8");
+
 /* --------------------------------------------------------- string map */
 
 typedef struct {
@@ -248,10 +252,8 @@ enum { K_FIXED, K_NODE, K_LONGTERM, K_LOGIN, K_INFLIGHT };
 
 typedef struct {
     int kind;
-    char *principal; /* owned */
-    char *fixed;     /* K_FIXED: the session; K_LONGTERM: its own session */
-    const char *key; /* K_LONGTERM: the access key */
-    size_t node;     /* K_NODE */
+    tm_session_facts sf; /* principal, fixed (K_FIXED: the session; K_LONGTERM: its own), keys */
+    size_t node;         /* K_NODE, K_LOGIN */
 } facts;
 
 static char *principal_of(const json_t *ui) {
@@ -268,75 +270,106 @@ static char *principal_of(const json_t *ui) {
     return b;
 }
 
-/* Pass 1 for one event: what it says about sessions. */
-static int read_facts(nodes *ns, const tm_event *e, facts *f) {
+/* The key a GetSigninToken event hands out, or NULL. */
+static const char *signin_token_key(const tm_event *e) {
+    if (strcmp(e->name, "GetSigninToken") != 0) return NULL;
+    json_t *cred = json_object_get(json_object_get(e->json, "responseElements"), "credentials");
+    return str_at(cred, "accessKeyId");
+}
+
+void tm_session_facts_clear(tm_session_facts *f) {
+    if (!f) return;
+    free(f->principal);
+    free(f->fixed);
+    free(f->creation);
+    memset(f, 0, sizeof(*f));
+}
+
+int tm_session_facts_of(const tm_event *e, tm_session_facts *f, tm_error *err) {
     json_t *ui = json_object_get(e->json, "userIdentity");
     memset(f, 0, sizeof(*f));
-    f->node = NONE;
     if (!json_is_object(ui)) {
-        f->kind = K_FIXED;
+        f->kind = TM_SESSION_FIXED;
         f->fixed = strdup("default");
-        return f->fixed ? 0 : TM_ENOMEM;
+        goto check;
     }
     const char *type = str_at(ui, "type"), *invoked = str_at(ui, "invokedBy");
     const char *akid = str_at(ui, "accessKeyId");
     const char *cdate = str_at(json_object_get(json_object_get(ui, "sessionContext"), "attributes"),
                                "creationDate");
     if ((type && strcmp(type, "AWSService") == 0) || (invoked && !akid && !cdate)) {
-        f->kind = K_FIXED;
+        f->kind = TM_SESSION_FIXED;
         f->fixed = cat3("service:", invoked ? invoked : e->source, "");
-        return f->fixed ? 0 : TM_ENOMEM;
+        goto check;
     }
     f->principal = principal_of(ui);
-    if (!f->principal) return TM_ENOMEM;
+    if (!f->principal) goto nomem;
     if (akid && strncmp(akid, "ASIA", 4) != 0) {
-        f->kind = K_LONGTERM;
-        f->key = akid;
+        f->kind = TM_SESSION_LONGTERM;
+        f->access_key = akid;
         f->fixed = cat3(f->principal, "#", akid);
-        return f->fixed ? 0 : TM_ENOMEM;
+        goto check;
     }
-    int rc;
-    if (cdate) {
-        int64_t ms = 0;
-        char norm[32];
-        int has_ms = tm_time_parse(cdate, &ms) == 0;
-        if (has_ms) tm_time_format(ms, norm);
-        char *name = cat3(f->principal, "#", has_ms ? norm : cdate);
-        char *key = name ? cat3("s:", name, "") : NULL;
-        rc = key ? node_get(ns, key, 1, name, f->principal, has_ms, ms, &f->node) : TM_ENOMEM;
-        free(key);
-        free(name);
-        if (rc != 0) return rc;
-        f->kind = K_NODE;
-        if (akid) {
-            size_t kn;
-            key = cat3("k:", akid, "");
-            rc = key ? node_get(ns, key, 0, NULL, NULL, 0, 0, &kn) : TM_ENOMEM;
-            free(key);
-            if (rc != 0) return rc;
-            unite(ns, f->node, kn);
+    if (cdate || akid) {
+        f->kind = TM_SESSION_NODE;
+        f->access_key = akid;
+        f->token_key = signin_token_key(e);
+        if (cdate) {
+            char norm[32];
+            f->has_creation_ms = tm_time_parse(cdate, &f->creation_ms) == 0;
+            if (f->has_creation_ms) tm_time_format(f->creation_ms, norm);
+            else f->creation_ms = 0;
+            f->creation = strdup(f->has_creation_ms ? norm : cdate);
+            if (!f->creation) goto nomem;
         }
         return 0;
     }
-    if (akid) {
-        char *name = cat3(f->principal, "#", akid);
-        char *key = cat3("k:", akid, "");
-        rc = name && key ? node_get(ns, key, 0, name, NULL, 0, 0, &f->node) : TM_ENOMEM;
-        free(name);
-        free(key);
-        if (rc != 0) return rc;
-        f->kind = K_NODE;
-        return 0;
-    }
-    f->kind = strcmp(e->source, "signin.amazonaws.com") == 0 ? K_LOGIN : K_INFLIGHT;
+    f->kind = TM_SESSION_LOOSE;
+    if (strcmp(e->source, "signin.amazonaws.com") == 0) f->token_key = signin_token_key(e);
     return 0;
+check:
+    if (f->fixed) return 0;
+nomem:
+    tm_session_facts_clear(f);
+    return tm_error_set(err, TM_ENOMEM, "out of memory");
 }
 
-/* The key a GetSigninToken event hands out, or NULL. */
-static const char *signin_token_key(const tm_event *e) {
-    if (strcmp(e->name, "GetSigninToken") != 0) return NULL;
-    json_t *cred = json_object_get(json_object_get(e->json, "responseElements"), "credentials");
-    return str_at(cred, "accessKeyId");
+/* Pass 1 for one event: what it says about sessions. */
+static int read_facts(nodes *ns, const tm_event *e, facts *f) {
+    int rc = tm_session_facts_of(e, &f->sf, NULL);
+    f->node = NONE;
+    if (rc != 0) return rc;
+    const tm_session_facts *sf = &f->sf;
+    switch (sf->kind) {
+    case TM_SESSION_FIXED: f->kind = K_FIXED; return 0;
+    case TM_SESSION_LONGTERM: f->kind = K_LONGTERM; return 0;
+    case TM_SESSION_LOOSE:
+        f->kind = strcmp(e->source, "signin.amazonaws.com") == 0 ? K_LOGIN : K_INFLIGHT;
+        return 0;
+    case TM_SESSION_NODE: break;
+    }
+    f->kind = K_NODE;
+    if (sf->creation) {
+        char *name = cat3(sf->principal, "#", sf->creation);
+        char *key = name ? cat3("s:", name, "") : NULL;
+        rc = key ? node_get(ns, key, 1, name, sf->principal, sf->has_creation_ms, sf->creation_ms, &f->node)
+                 : TM_ENOMEM;
+        free(key);
+        free(name);
+        if (rc != 0 || !sf->access_key) return rc;
+        size_t kn;
+        key = cat3("k:", sf->access_key, "");
+        rc = key ? node_get(ns, key, 0, NULL, NULL, 0, 0, &kn) : TM_ENOMEM;
+        free(key);
+        if (rc == 0) unite(ns, f->node, kn);
+        return rc;
+    }
+    char *name = cat3(sf->principal, "#", sf->access_key);
+    char *key = cat3("k:", sf->access_key, "");
+    rc = name && key ? node_get(ns, key, 0, name, NULL, 0, 0, &f->node) : TM_ENOMEM;
+    free(name);
+    free(key);
+    return rc;
 }
 
 /* Joins the node of key sk to node anchor. */
@@ -454,16 +487,16 @@ int tm_session_assign(tm_eventvec *vec, const char *forced, tm_error *err) {
      * joins the key it hands out to its own session (rule 6) */
     for (size_t i = 0; i < vec->n && rc == 0; i++) {
         facts *f = &fs[i];
-        if (f->kind == K_LOGIN) f->node = login_match(cr, ncr, f->principal, vec->v[i]->time_ms);
-        const char *sk = signin_token_key(vec->v[i]);
-        if (!sk || (f->kind != K_NODE && f->kind != K_LOGIN)) continue;
+        if (f->kind == K_LOGIN) f->node = login_match(cr, ncr, f->sf.principal, vec->v[i]->time_ms);
+        const char *sk = f->sf.token_key; /* set for K_NODE and K_LOGIN only */
+        if (!sk) continue;
         if (f->node == NONE) {
             /* a sign-in with no session of its own yet: it starts one */
             char ts[32];
             tm_time_format(vec->v[i]->time_ms, ts);
-            char *name = cat3(f->principal, "#", ts);
+            char *name = cat3(f->sf.principal, "#", ts);
             char *key = name ? cat3("s:", name, "") : NULL;
-            rc = key ? node_get(&ns, key, 1, name, f->principal, 1, vec->v[i]->time_ms, &f->node)
+            rc = key ? node_get(&ns, key, 1, name, f->sf.principal, 1, vec->v[i]->time_ms, &f->node)
                      : TM_ENOMEM;
             free(key);
             free(name);
@@ -494,11 +527,11 @@ int tm_session_assign(tm_eventvec *vec, const char *forced, tm_error *err) {
         char *own = NULL;
         size_t nd = NONE;
         if (f->kind == K_FIXED) {
-            name = f->fixed;
+            name = f->sf.fixed;
         } else if (f->kind == K_NODE) {
             nd = f->node;
         } else if (f->kind == K_LONGTERM) {
-            char *key = cat3("k:", f->key, "");
+            char *key = cat3("k:", f->sf.access_key, "");
             if (!key) {
                 rc = TM_ENOMEM;
                 goto done;
@@ -509,17 +542,17 @@ int tm_session_assign(tm_eventvec *vec, const char *forced, tm_error *err) {
                 size_t b = best[find(&ns, nd)];
                 if (b == NONE || !ns.v[b].is_session) nd = NONE;
             }
-            if (nd == NONE) name = f->fixed;
+            if (nd == NONE) name = f->sf.fixed;
         } else {
             size_t lo, hi;
-            principal_range(cr, ncr, f->principal, &lo, &hi);
+            principal_range(cr, ncr, f->sf.principal, &lo, &hi);
             int64_t t = e->time_ms;
             if (f->kind == K_LOGIN) {
                 nd = f->node;
                 if (nd == NONE) {
                     char ts[32];
                     tm_time_format(t, ts);
-                    own = cat3(f->principal, "#", ts);
+                    own = cat3(f->sf.principal, "#", ts);
                     if (!own) {
                         rc = TM_ENOMEM;
                         goto done;
@@ -532,13 +565,13 @@ int tm_session_assign(tm_eventvec *vec, const char *forced, tm_error *err) {
                     if (d > INFLIGHT_SKEW_MS) break;
                     if (d >= -INFLIGHT_MAX_MS) nd = cr[k].node; /* the latest one wins */
                 }
-                if (nd == NONE) name = f->principal;
+                if (nd == NONE) name = f->sf.principal;
             }
         }
         if (nd != NONE) {
             size_t b = best[find(&ns, nd)];
             /* every group holds a named node; the fallback is for safety */
-            name = b != NONE ? ns.v[b].name : (f->principal ? f->principal : "default");
+            name = b != NONE ? ns.v[b].name : (f->sf.principal ? f->sf.principal : "default");
         }
         e->session = own ? own : strdup(name);
         if (!e->session) {
@@ -548,10 +581,7 @@ int tm_session_assign(tm_eventvec *vec, const char *forced, tm_error *err) {
     }
 
 done:
-    for (size_t i = 0; i < vec->n; i++) {
-        free(fs[i].principal);
-        free(fs[i].fixed);
-    }
+    for (size_t i = 0; i < vec->n; i++) tm_session_facts_clear(&fs[i].sf);
     free(fs);
     free(best);
     free(cr);

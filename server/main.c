@@ -1,0 +1,228 @@
+/* main.c: trailmapd.  Opens the store, loads the rules, starts the
+ * listeners and runs the libuv loop until SIGTERM, which lets the requests
+ * in flight finish before it exits.  SIGHUP reloads the rules. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "log.h"
+#include "rpc.h"
+#include "server.h"
+
+#define MAX_LISTEN 8
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: trailmapd [--listen URL]... [--data DIR] [--rules DIR] [--auth FILE]\n"
+            "                 [--tls-cert FILE --tls-key FILE] [--max-message-bytes N]\n"
+            "\n"
+            "The trailmap server: takes CloudTrail event batches from any client over its\n"
+            "protobuf API, stores them durably, groups them into console sessions and\n"
+            "answers queries with the sessions' signals.\n"
+            "\n"
+            "  --listen URL           tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT\n"
+            "                         (default tcp://127.0.0.1:7470; may be repeated)\n"
+            "  --data DIR             where events are stored (default ./trailmap-data)\n"
+            "  --rules DIR            the rules directory (default ./rules)\n"
+            "  --auth FILE            token file, lines \"TOKEN ROLE\" (read, submit, admin);\n"
+            "                         without it only loopback and ipc listeners are allowed\n"
+            "  --tls-cert FILE        PEM certificate for tls+tcp:// listeners\n"
+            "  --tls-key FILE         PEM private key for tls+tcp:// listeners\n"
+            "  --max-message-bytes N  largest request accepted (default 67108864)\n"
+            "  --cache-events N       events kept mapped in memory (default 2000000)\n"
+            "\n"
+            "Signals: SIGTERM or SIGINT finish the requests in flight and exit;\n"
+            "SIGHUP reloads the rules (a ruleset with errors never replaces the running one).\n");
+}
+
+typedef struct app {
+    uv_loop_t *loop;
+    tm_server srv;
+    tm_listener *rpc[MAX_LISTEN];
+    int nrpc, stopped;
+    uv_signal_t sigterm, sigint, sighup;
+} app;
+
+/* Loads the rules directory and swaps it in; the running ruleset stays on any error. */
+static int reload_rules(tm_server *s) {
+    tm_errlist errs = {0};
+    tm_ruleset *rs = NULL;
+    int rc = tm_rules_load(s->rules_dir, &rs, &errs);
+    if (rc != 0) {
+        for (size_t i = 0; i < errs.n; i++) tm_log_error("rules", "%s", errs.v[i]);
+        pthread_mutex_lock(&s->rules_mu);
+        s->reloads_refused++;
+        const char *keep = s->rules ? s->rules->version : "none";
+        pthread_mutex_unlock(&s->rules_mu);
+        tm_log_error("rules", "%zu error%s in %s; still using rules %s", errs.n, errs.n == 1 ? "" : "s",
+                     s->rules_dir, keep);
+        tm_errlist_free(&errs);
+        return rc;
+    }
+    tm_errlist_free(&errs);
+    pthread_mutex_lock(&s->rules_mu);
+    tm_ruleset *old = s->rules;
+    s->rules = rs;
+    s->rules_loaded_ms = tm_now_ms();
+    if (old) s->reloads++;
+    pthread_mutex_unlock(&s->rules_mu);
+    tm_log_info("rules", "loaded %s: version %s, %zu labels, %zu event rules, %zu overrides", s->rules_dir,
+                rs->version, rs->nlabels, rs->nevents, rs->noverrides);
+    if (old) tm_rules_unref(old); /* requests in flight keep their own reference */
+    return 0;
+}
+
+static void close_handle(uv_handle_t *h, void *arg) {
+    (void)arg;
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void rpc_stopped(void *arg) {
+    app *a = arg;
+    if (--a->nrpc > 0) return;
+    tm_log_info("trailmapd", "all listeners closed; stopping");
+    uv_walk(a->loop, close_handle, NULL);
+}
+
+static void on_stop_signal(uv_signal_t *h, int sig) {
+    app *a = h->data;
+    if (a->stopped) return;
+    a->stopped = 1;
+    tm_log_info("trailmapd", "%s: finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    int n = a->nrpc;
+    for (int i = 0; i < n; i++) tm_listener_stop(a->rpc[i], rpc_stopped, a);
+}
+
+static void on_sighup(uv_signal_t *h, int sig) {
+    (void)sig;
+    app *a = h->data;
+    tm_log_info("rules", "SIGHUP: reloading %s", a->srv.rules_dir);
+    reload_rules(&a->srv);
+}
+
+int main(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},    {"data", required_argument, NULL, 'd'},
+        {"rules", required_argument, NULL, 'r'},     {"auth", required_argument, NULL, 'a'},
+        {"tls-cert", required_argument, NULL, 'c'},  {"tls-key", required_argument, NULL, 'k'},
+        {"max-message-bytes", required_argument, NULL, 'm'}, {"cache-events", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    const char *listen[MAX_LISTEN];
+    int nlisten = 0, c;
+    const char *data = "./trailmap-data", *rules = "./rules", *auth = NULL, *cert = NULL, *key = NULL;
+    long long maxmsg = 64ll << 20, cache_events = 2000000;
+    while ((c = getopt_long(argc, argv, "l:d:r:a:c:k:m:e:h", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'l':
+            if (nlisten == MAX_LISTEN) {
+                fprintf(stderr, "trailmapd: at most %d --listen\n", MAX_LISTEN);
+                return 2;
+            }
+            listen[nlisten++] = optarg;
+            break;
+        case 'd': data = optarg; break;
+        case 'r': rules = optarg; break;
+        case 'a': auth = optarg; break;
+        case 'c': cert = optarg; break;
+        case 'k': key = optarg; break;
+        case 'm':
+        case 'e': {
+            long long v = strtoll(optarg, &end, 10);
+            if (*end || v < 1024) {
+                fprintf(stderr, "trailmapd: --%s takes a number of at least 1024\n", c == 'm' ? "max-message-bytes" : "cache-events");
+                return 2;
+            }
+            if (c == 'm') maxmsg = v;
+            else cache_events = v;
+            break;
+        }
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "trailmapd: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (nlisten == 0) listen[nlisten++] = "tcp://127.0.0.1:7470";
+    /* mapping and SQLite work run in libuv's pool: give it a few threads */
+    if (!getenv("UV_THREADPOOL_SIZE")) setenv("UV_THREADPOOL_SIZE", "8", 1);
+    signal(SIGPIPE, SIG_IGN);
+
+    app a;
+    memset(&a, 0, sizeof(a));
+    tm_server *s = &a.srv;
+    tm_error err = {0};
+    int rc = 1;
+    pthread_mutex_init(&s->rules_mu, NULL);
+    s->started_ms = tm_now_ms();
+    s->max_message_bytes = (size_t)maxmsg;
+    s->rules_dir = (char *)rules;
+    tm_log_info("trailmapd", "starting (version %s, data %s, rules %s)", TM_VERSION, data, rules);
+
+    if (auth) {
+        if (tm_auth_load(auth, &s->auth, &err) != 0) {
+            tm_log_error("auth", "%s", err.msg);
+            goto out;
+        }
+        tm_log_info("auth", "%zu tokens from %s", tm_auth_count(s->auth), auth);
+    } else {
+        for (int i = 0; i < nlisten; i++)
+            if (!tm_url_is_local(listen[i])) {
+                tm_log_error("auth", "%s is not a loopback or ipc address; without --auth trailmapd listens on loopback or ipc only", listen[i]);
+                goto out;
+            }
+        tm_log_warn("auth", "running without auth (no --auth): loopback and ipc listeners only, every client may read and submit");
+    }
+    if (reload_rules(s) != 0) {
+        tm_log_error("trailmapd", "cannot start without valid rules");
+        goto out;
+    }
+    if (tm_store_open(data, &s->store, &err) != 0) {
+        tm_log_error("store", "%s", err.msg);
+        goto out;
+    }
+    uint64_t nsess = 0, nev = 0;
+    if (tm_store_counts(s->store, &nsess, &nev, &err) == 0)
+        tm_log_info("store", "%s: %llu sessions, %llu events", data, (unsigned long long)nsess, (unsigned long long)nev);
+    s->cache = tm_cache_new((size_t)cache_events);
+    if (!s->cache) {
+        tm_log_error("trailmapd", "out of memory");
+        goto out;
+    }
+    a.loop = uv_default_loop();
+    for (int i = 0; i < nlisten; i++) {
+        tm_listener_opts o = {listen[i], cert, key, 16};
+        if (tm_listener_start(a.loop, s, &o, &a.rpc[a.nrpc], &err) != 0) {
+            tm_log_error("rpc", "%s", err.msg);
+            for (int k = 0; k < a.nrpc; k++) tm_listener_stop(a.rpc[k], NULL, NULL);
+            uv_run(a.loop, UV_RUN_DEFAULT);
+            goto out;
+        }
+        a.nrpc++;
+    }
+    uv_signal_init(a.loop, &a.sigterm);
+    uv_signal_init(a.loop, &a.sigint);
+    uv_signal_init(a.loop, &a.sighup);
+    a.sigterm.data = a.sigint.data = a.sighup.data = &a;
+    uv_signal_start(&a.sigterm, on_stop_signal, SIGTERM);
+    uv_signal_start(&a.sigint, on_stop_signal, SIGINT);
+    uv_signal_start(&a.sighup, on_sighup, SIGHUP);
+    tm_log_info("trailmapd", "ready");
+    uv_run(a.loop, UV_RUN_DEFAULT);
+    rc = 0;
+    tm_log_info("trailmapd", "stopped");
+out:
+    if (a.loop) uv_loop_close(a.loop);
+    tm_cache_free(s->cache);
+    if (s->store) tm_store_close(s->store);
+    if (s->rules) tm_rules_unref(s->rules);
+    tm_auth_free(s->auth);
+    pthread_mutex_destroy(&s->rules_mu);
+    return rc;
+}
