@@ -1,15 +1,20 @@
 /* api.c: framing, authorization and the handlers of service Trailmap. */
 #include "api.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "input.h"
 #include "label.h"
 #include "log.h"
 #include "mapper.h"
+#include "reload.h"
 #include "trailmap.pb-c.h"
 
 /* One call in progress: what the handler answered. */
@@ -499,12 +504,235 @@ static void api_health(Trailmap__Trailmap_Service *svc, const Trailmap__HealthRe
     tm_rules_unref(rs);
 }
 
+
+/* ---- rules (admin) ---- */
+
+static void ruleset_info(Trailmap__RulesetInfo *info, const tm_ruleset *rs, int64_t loaded_ms) {
+    trailmap__ruleset_info__init(info);
+    info->version = rs->version;
+    info->labels = (uint32_t)rs->nlabels;
+    info->event_rules = (uint32_t)rs->nevents;
+    info->overrides = (uint32_t)rs->noverrides;
+    info->loaded_ms = loaded_ms;
+}
+
+/* All errors, one per line. */
+static char *join_errors(const tm_errlist *errs, const char *strip) {
+    size_t len = 1, sl = strip ? strlen(strip) : 0;
+    for (size_t i = 0; i < errs->n; i++) len += strlen(errs->v[i]) + 1;
+    char *out = malloc(len), *p = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < errs->n; i++) {
+        const char *e = errs->v[i];
+        if (sl && strncmp(e, strip, sl) == 0) e += sl;
+        size_t l = strlen(e);
+        memcpy(p, e, l);
+        p += l;
+        *p++ = '\n';
+    }
+    if (p > out) p--;
+    *p = 0;
+    return out;
+}
+
+static void api_reload_rules(Trailmap__Trailmap_Service *svc, const Trailmap__ReloadRulesRequest *in,
+                             Trailmap__ReloadRulesResponse_Closure done, void *data) {
+    (void)svc;
+    (void)in;
+    call *c = data;
+    tm_server *s = c->srv;
+    tm_errlist errs = {0};
+    tm_ruleset *before = tm_server_rules(s);
+    int changed = 0;
+    if (tm_reload_rules(s, "ReloadRules", &errs, &changed) != 0) {
+        char *all = join_errors(&errs, NULL);
+        fail(c, TRAILMAP__STATUS__INVALID_ARGUMENT, "%zu error%s; still using rules %s\n%s", errs.n,
+             errs.n == 1 ? "" : "s", before->version, all ? all : "");
+        free(all);
+        tm_errlist_free(&errs);
+        tm_rules_unref(before);
+        done(NULL, data);
+        return;
+    }
+    tm_errlist_free(&errs);
+    pthread_mutex_lock(&s->rules_mu);
+    tm_ruleset *rs = tm_rules_ref(s->rules);
+    int64_t loaded = s->rules_loaded_ms;
+    pthread_mutex_unlock(&s->rules_mu);
+    Trailmap__RulesetInfo info;
+    ruleset_info(&info, rs, loaded);
+    Trailmap__ReloadRulesResponse r = TRAILMAP__RELOAD_RULES_RESPONSE__INIT;
+    r.ruleset = &info;
+    r.previous_version = before->version;
+    r.changed = changed;
+    done(&r, data);
+    tm_rules_unref(rs);
+    tm_rules_unref(before);
+}
+
+/* A path a client may write into the scratch directory: relative, no "..". */
+static int safe_rule_path(const char *p) {
+    if (!*p || *p == '/' || strstr(p, "..") || strstr(p, "//")) return 0;
+    for (const char *q = p; *q; q++)
+        if (!(('a' <= *q && *q <= 'z') || ('A' <= *q && *q <= 'Z') || ('0' <= *q && *q <= '9') || strchr("._-/", *q)))
+            return 0;
+    return 1;
+}
+
+static int write_rule_file(const char *dir, const char *rel, const ProtobufCBinaryData *content) {
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, rel) >= sizeof(path)) return -1;
+    for (char *q = path + strlen(dir) + 1; *q; q++) {
+        if (*q != '/') continue;
+        *q = 0;
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) return -1;
+        *q = '/';
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = content->len ? fwrite(content->data, 1, content->len, f) : 0;
+    return (fclose(f) != 0 || w != content->len) ? -1 : 0;
+}
+
+static void remove_tree(const char *dir) {
+    char cmd[4200];
+    /* the directory is one mkdtemp made; its name holds no shell metacharacters */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) tm_log_warn("api", "could not remove %s", dir);
+}
+
+static void api_validate_rules(Trailmap__Trailmap_Service *svc, const Trailmap__ValidateRulesRequest *in,
+                               Trailmap__ValidateRulesResponse_Closure done, void *data) {
+    (void)svc;
+    call *c = data;
+    char dir[] = "/tmp/trailmap-validate-XXXXXX";
+    if (in->n_files == 0) {
+        fail(c, TRAILMAP__STATUS__INVALID_ARGUMENT, "ValidateRules needs the files of a rules directory");
+        done(NULL, data);
+        return;
+    }
+    if (!mkdtemp(dir)) {
+        fail(c, TRAILMAP__STATUS__INTERNAL, "cannot make a scratch directory: %s", strerror(errno));
+        done(NULL, data);
+        return;
+    }
+    for (size_t i = 0; i < in->n_files; i++) {
+        const char *p = in->files[i]->path;
+        if (!safe_rule_path(p)) {
+            fail(c, TRAILMAP__STATUS__INVALID_ARGUMENT, "file %zu: \"%s\" is not a relative path inside a rules directory", i, p);
+            break;
+        }
+        if (write_rule_file(dir, p, &in->files[i]->content) != 0) {
+            fail(c, TRAILMAP__STATUS__INTERNAL, "cannot write %s: %s", p, strerror(errno));
+            break;
+        }
+    }
+    if (c->status != TRAILMAP__STATUS__OK) {
+        remove_tree(dir);
+        done(NULL, data);
+        return;
+    }
+    tm_errlist errs = {0};
+    tm_ruleset *rs = NULL;
+    int rc = tm_rules_load(dir, &rs, &errs);
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "%s/", dir);
+    char **msgs = calloc(errs.n + 1, sizeof(*msgs));
+    size_t pl = strlen(prefix);
+    for (size_t i = 0; msgs && i < errs.n; i++) msgs[i] = strncmp(errs.v[i], prefix, pl) == 0 ? errs.v[i] + pl : errs.v[i];
+    Trailmap__ValidateRulesResponse r = TRAILMAP__VALIDATE_RULES_RESPONSE__INIT;
+    Trailmap__RulesetInfo info;
+    r.valid = rc == 0;
+    if (rs) {
+        ruleset_info(&info, rs, 0);
+        r.ruleset = &info;
+    }
+    r.n_errors = msgs ? errs.n : 0;
+    r.errors = msgs;
+    done(&r, data);
+    free(msgs);
+    tm_errlist_free(&errs);
+    if (rs) tm_rules_unref(rs);
+    remove_tree(dir);
+}
+
+static char **strs_list(const tm_strs *s, size_t *n) {
+    static char *star[] = {"*"};
+    if (s->star) {
+        *n = 1;
+        return star;
+    }
+    *n = s->n;
+    return s->v;
+}
+
+static void api_list_rules(Trailmap__Trailmap_Service *svc, const Trailmap__ListRulesRequest *in,
+                           Trailmap__ListRulesResponse_Closure done, void *data) {
+    (void)svc;
+    call *c = data;
+    pthread_mutex_lock(&c->srv->rules_mu);
+    tm_ruleset *rs = tm_rules_ref(c->srv->rules);
+    int64_t loaded = c->srv->rules_loaded_ms;
+    pthread_mutex_unlock(&c->srv->rules_mu);
+    Trailmap__RuleInfo *infos = calloc(rs->nlabels + 1, sizeof(*infos));
+    Trailmap__RuleInfo **ptrs = calloc(rs->nlabels + 1, sizeof(*ptrs));
+    char *(*flags)[4] = calloc(rs->nlabels + 1, sizeof(*flags));
+    size_t n = 0, dl = strlen(rs->dir);
+    if (!infos || !ptrs || !flags) {
+        fail(c, TRAILMAP__STATUS__RESOURCE_EXHAUSTED, "out of memory");
+        done(NULL, data);
+        goto out;
+    }
+    for (size_t i = 0; i < rs->nlabels; i++) {
+        const tm_label *l = &rs->labels[i];
+        if (in->service && *in->service && strcasecmp(in->service, l->service) != 0) continue;
+        Trailmap__RuleInfo *p = &infos[n];
+        trailmap__rule_info__init(p);
+        p->label = l->name;
+        p->service = l->service;
+        p->name = l->title;
+        p->url = l->url_text;
+        p->summary = l->summary_text;
+        p->anchor = strs_list(&l->anchor, &p->n_anchor);
+        p->required = strs_list(&l->required, &p->n_required);
+        p->optional = strs_list(&l->optional, &p->n_optional);
+        p->lookback_s = l->back;
+        p->lookahead_s = l->ahead;
+        size_t nf = 0;
+        if (l->flags & TM_FLAG_SUPPRESSED) flags[n][nf++] = "suppressed";
+        if (l->flags & TM_FLAG_NO_HISTORY) flags[n][nf++] = "no_history";
+        if (l->flags & TM_FLAG_ONE_PER_EVENT) flags[n][nf++] = "one_per_event";
+        if (l->flags & TM_FLAG_GENERIC) flags[n][nf++] = "generic";
+        p->n_flags = nf;
+        p->flags = flags[n];
+        p->additional_data = l->has_data;
+        p->file = strncmp(l->file, rs->dir, dl) == 0 && l->file[dl] == '/' ? l->file + dl + 1 : l->file;
+        p->line = (uint32_t)l->line;
+        ptrs[n] = p;
+        n++;
+    }
+    Trailmap__RulesetInfo info;
+    ruleset_info(&info, rs, loaded);
+    Trailmap__ListRulesResponse r = TRAILMAP__LIST_RULES_RESPONSE__INIT;
+    r.ruleset = &info;
+    r.n_rules = n;
+    r.rules = ptrs;
+    done(&r, data);
+out:
+    free(infos);
+    free(ptrs);
+    free(flags);
+    tm_rules_unref(rs);
+}
+
 static Trailmap__Trailmap_Service service = TRAILMAP__TRAILMAP__INIT(api_);
 
 /* ---- framing and authorization ---- */
 
-/* The role a method needs: changing data needs submit, everything else read. */
+/* The role a method needs: the rules need admin, changing data needs
+ * submit, everything else read. */
 static int role_needed(const char *method) {
+    if (strstr(method, "Rules")) return TM_ROLE_ADMIN;
     if (strncmp(method, "Submit", 6) == 0) return TM_ROLE_SUBMIT;
     return TM_ROLE_READ;
 }
@@ -576,4 +804,47 @@ reply:
     free(c.message);
     free(c.payload);
     return rc;
+}
+
+int tm_api_invoke(tm_server *s, const char *method, const char *token, const ProtobufCMessage *req,
+                  ProtobufCMessage **resp, int *status, char **message) {
+    *resp = NULL;
+    *message = NULL;
+    const ProtobufCMethodDescriptor *md =
+        protobuf_c_service_descriptor_get_method_by_name(&trailmap__trailmap__descriptor, method);
+    if (!md) return -1;
+    Trailmap__RpcRequest rq = TRAILMAP__RPC_REQUEST__INIT;
+    rq.method = (char *)method;
+    rq.auth_token = (char *)(token ? token : "");
+    size_t pl = protobuf_c_message_get_packed_size(req);
+    rq.payload.data = malloc(pl ? pl : 1);
+    if (!rq.payload.data) return -1;
+    rq.payload.len = protobuf_c_message_pack(req, rq.payload.data);
+    size_t n = trailmap__rpc_request__get_packed_size(&rq);
+    uint8_t *buf = malloc(n ? n : 1), *out = NULL;
+    size_t out_len = 0;
+    int rc = -1;
+    if (buf) {
+        trailmap__rpc_request__pack(&rq, buf);
+        rc = tm_api_handle(s, buf, n, &out, &out_len);
+    }
+    free(buf);
+    free(rq.payload.data);
+    if (rc) return -1;
+    Trailmap__RpcResponse *r = trailmap__rpc_response__unpack(NULL, out_len, out);
+    free(out);
+    if (!r) return -1;
+    *status = r->status;
+    *message = strdup(r->error_message ? r->error_message : "");
+    if (r->status == TRAILMAP__STATUS__OK)
+        *resp = protobuf_c_message_unpack(md->output, NULL, r->payload.len, r->payload.data);
+    trailmap__rpc_response__free_unpacked(r, NULL);
+    if (!*message || (*status == TRAILMAP__STATUS__OK && !*resp)) {
+        free(*message);
+        *message = NULL;
+        if (*resp) protobuf_c_message_free_unpacked(*resp, NULL);
+        *resp = NULL;
+        return -1;
+    }
+    return 0;
 }

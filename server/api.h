@@ -17,4 +17,13 @@
  * every peer when a token file is given). */
 int tm_api_handle(tm_server *s, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len);
 
+/* Runs one method with an already-built request, exactly as an RPC would
+ * run it (token and role checks included): for the HTTP endpoints.  On 0,
+ * *status is the gRPC status, *message its message (free it) and *resp the
+ * response message when OK (free with protobuf_c_message_free_unpacked).
+ * -1 when memory runs out or the method is unknown. */
+#include <protobuf-c/protobuf-c.h>
+int tm_api_invoke(tm_server *s, const char *method, const char *token, const ProtobufCMessage *req,
+                  ProtobufCMessage **resp, int *status, char **message);
+
 #endif

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "log.h"
+#include "reload.h"
 #include "rpc.h"
 #include "server.h"
 
@@ -33,9 +34,11 @@ static void usage(FILE *f) {
             "  --tls-key FILE         PEM private key for tls+tcp:// listeners\n"
             "  --max-message-bytes N  largest request accepted (default 67108864)\n"
             "  --cache-events N       events kept mapped in memory (default 2000000)\n"
+            "  --no-watch             do not reload when files in the rules directory change\n"
             "\n"
             "Signals: SIGTERM or SIGINT finish the requests in flight and exit;\n"
-            "SIGHUP reloads the rules (a ruleset with errors never replaces the running one).\n");
+            "SIGHUP reloads the rules, as does any change in the rules directory and the\n"
+            "ReloadRules call; a ruleset with errors never replaces the running one.\n");
 }
 
 typedef struct app {
@@ -43,37 +46,9 @@ typedef struct app {
     tm_server srv;
     tm_listener *rpc[MAX_LISTEN];
     int nrpc, stopped;
+    tm_watch *watch;
     uv_signal_t sigterm, sigint, sighup;
 } app;
-
-/* Loads the rules directory and swaps it in; the running ruleset stays on any error. */
-static int reload_rules(tm_server *s) {
-    tm_errlist errs = {0};
-    tm_ruleset *rs = NULL;
-    int rc = tm_rules_load(s->rules_dir, &rs, &errs);
-    if (rc != 0) {
-        for (size_t i = 0; i < errs.n; i++) tm_log_error("rules", "%s", errs.v[i]);
-        pthread_mutex_lock(&s->rules_mu);
-        s->reloads_refused++;
-        const char *keep = s->rules ? s->rules->version : "none";
-        pthread_mutex_unlock(&s->rules_mu);
-        tm_log_error("rules", "%zu error%s in %s; still using rules %s", errs.n, errs.n == 1 ? "" : "s",
-                     s->rules_dir, keep);
-        tm_errlist_free(&errs);
-        return rc;
-    }
-    tm_errlist_free(&errs);
-    pthread_mutex_lock(&s->rules_mu);
-    tm_ruleset *old = s->rules;
-    s->rules = rs;
-    s->rules_loaded_ms = tm_now_ms();
-    if (old) s->reloads++;
-    pthread_mutex_unlock(&s->rules_mu);
-    tm_log_info("rules", "loaded %s: version %s, %zu labels, %zu event rules, %zu overrides", s->rules_dir,
-                rs->version, rs->nlabels, rs->nevents, rs->noverrides);
-    if (old) tm_rules_unref(old); /* requests in flight keep their own reference */
-    return 0;
-}
 
 static void close_handle(uv_handle_t *h, void *arg) {
     (void)arg;
@@ -92,6 +67,8 @@ static void on_stop_signal(uv_signal_t *h, int sig) {
     if (a->stopped) return;
     a->stopped = 1;
     tm_log_info("trailmapd", "%s: finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    tm_watch_stop(a->watch);
+    a->watch = NULL;
     int n = a->nrpc;
     for (int i = 0; i < n; i++) tm_listener_stop(a->rpc[i], rpc_stopped, a);
 }
@@ -99,8 +76,9 @@ static void on_stop_signal(uv_signal_t *h, int sig) {
 static void on_sighup(uv_signal_t *h, int sig) {
     (void)sig;
     app *a = h->data;
-    tm_log_info("rules", "SIGHUP: reloading %s", a->srv.rules_dir);
-    reload_rules(&a->srv);
+    tm_errlist errs = {0};
+    tm_reload_rules(&a->srv, "SIGHUP", &errs, NULL);
+    tm_errlist_free(&errs);
 }
 
 int main(int argc, char **argv) {
@@ -109,9 +87,10 @@ int main(int argc, char **argv) {
         {"rules", required_argument, NULL, 'r'},     {"auth", required_argument, NULL, 'a'},
         {"tls-cert", required_argument, NULL, 'c'},  {"tls-key", required_argument, NULL, 'k'},
         {"max-message-bytes", required_argument, NULL, 'm'}, {"cache-events", required_argument, NULL, 'e'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+        {"no-watch", no_argument, NULL, 'W'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     const char *listen[MAX_LISTEN];
-    int nlisten = 0, c;
+    int nlisten = 0, c, watch = 1;
     const char *data = "./trailmap-data", *rules = "./rules", *auth = NULL, *cert = NULL, *key = NULL;
     long long maxmsg = 64ll << 20, cache_events = 2000000;
     while ((c = getopt_long(argc, argv, "l:d:r:a:c:k:m:e:h", opts, NULL)) != -1) {
@@ -140,6 +119,7 @@ int main(int argc, char **argv) {
             else cache_events = v;
             break;
         }
+        case 'W': watch = 0; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -179,10 +159,13 @@ int main(int argc, char **argv) {
             }
         tm_log_warn("auth", "running without auth (no --auth): loopback and ipc listeners only, every client may read and submit");
     }
-    if (reload_rules(s) != 0) {
+    tm_errlist errs = {0};
+    if (tm_reload_rules(s, "start", &errs, NULL) != 0) {
+        tm_errlist_free(&errs);
         tm_log_error("trailmapd", "cannot start without valid rules");
         goto out;
     }
+    tm_errlist_free(&errs);
     if (tm_store_open(data, &s->store, &err) != 0) {
         tm_log_error("store", "%s", err.msg);
         goto out;
@@ -206,6 +189,8 @@ int main(int argc, char **argv) {
         }
         a.nrpc++;
     }
+    if (watch && tm_watch_start(a.loop, s, 300, &a.watch, &err) != 0)
+        tm_log_warn("rules", "%s; reload with SIGHUP or trailmap-admin reload", err.msg);
     uv_signal_init(a.loop, &a.sigterm);
     uv_signal_init(a.loop, &a.sigint);
     uv_signal_init(a.loop, &a.sighup);
