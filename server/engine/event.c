@@ -21,6 +21,7 @@
  *     machine ran it, which cannot be reproduced); "/Date(ms)/" becomes a
  *     UTC time. */
 #include "event.h"
+#include "value.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -475,19 +476,6 @@ char *tm_json_compact(const json_t *v) {
 
 /* ----------------------------------------------------------------- event */
 
-static const char *type_phrase(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "a number";
-    case JSON_TRUE: return "true";
-    case JSON_FALSE: return "false";
-    case JSON_NULL: return "null";
-    }
-    return "a value";
-}
 
 /* A short printable rendering of a string for messages: at most 60
  * characters, control characters as '?', "..." when cut. */
@@ -513,7 +501,7 @@ static int required_string(const json_t *rec, const char *key, const char **out,
     json_t *v = json_object_get(rec, key);
     if (!v || json_is_null(v)) return tm_error_set(err, TM_EPARSE, "no %s", key);
     if (!json_is_string(v))
-        return tm_error_set(err, TM_EPARSE, "%s is %s, not a string", key, type_phrase(v));
+        return tm_error_set(err, TM_EPARSE, "%s is %s, not a string", key, tm_value_type_phrase(v));
     if (json_string_length(v) == 0) return tm_error_set(err, TM_EPARSE, "%s is empty", key);
     *out = json_string_value(v);
     return 0;
@@ -553,7 +541,7 @@ int tm_event_from_json(json_t *rec, const char *text, size_t len, tm_event **out
     *out = NULL;
     if (!rec) return tm_error_set(err, TM_EINVAL, "no record");
     if (!json_is_object(rec)) {
-        rc = tm_error_set(err, TM_EPARSE, "the record is %s, not a JSON object", type_phrase(rec));
+        rc = tm_error_set(err, TM_EPARSE, "the record is %s, not a JSON object", tm_value_type_phrase(rec));
         json_decref(rec);
         return rc;
     }

@@ -28,6 +28,7 @@
  * in the array, as jq's .Records[12]) or "line 7: ..." (1-based line of a
  * JSON lines text); tm_input_problem.index holds that same number. */
 #include "input.h"
+#include "value.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -143,19 +144,6 @@ static int add_record(ctx *c, json_t *rec, const char *text, size_t len, loc l) 
     return 0;
 }
 
-static const char *type_phrase(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "a number";
-    case JSON_TRUE: return "true";
-    case JSON_FALSE: return "false";
-    case JSON_NULL: return "null";
-    }
-    return "a value";
-}
 
 /* The elements of array `arr`, whose text is t[s, e). */
 static int decode_array(ctx *c, json_t *arr, const char *t, size_t s, size_t e, size_t line) {
@@ -198,11 +186,11 @@ static int decode_lookup(ctx *c, json_t *events, size_t line) {
         json_t *s = json_object_get(item, "CloudTrailEvent");
         int rc;
         if (!json_is_object(item)) {
-            rc = bad(c, l, "the Events entry is %s, not an object", type_phrase(item));
+            rc = bad(c, l, "the Events entry is %s, not an object", tm_value_type_phrase(item));
         } else if (!s) {
             rc = bad(c, l, "no CloudTrailEvent");
         } else if (!json_is_string(s)) {
-            rc = bad(c, l, "CloudTrailEvent is %s, not a string of JSON", type_phrase(s));
+            rc = bad(c, l, "CloudTrailEvent is %s, not a string of JSON", tm_value_type_phrase(s));
         } else {
             const char *txt = json_string_value(s);
             size_t len = json_string_length(s);
@@ -230,9 +218,9 @@ static int decode_value(ctx *c, json_t *root, const char *t, size_t s, size_t e,
         if (records) {
             if (!json_is_array(records)) {
                 if (line) return bad(c, (loc){line, -1}, "\"Records\" is %s, not an array",
-                                     type_phrase(records));
+                                     tm_value_type_phrase(records));
                 return tm_error_set(c->err, TM_EPARSE, "%s: \"Records\" is %s, not an array",
-                                    c->name, type_phrase(records));
+                                    c->name, tm_value_type_phrase(records));
             }
             tm_jspan m;
             if (tm_jscan_member(t, e, s, "Records", &m) != 0) m.start = m.end = 0;
@@ -245,10 +233,10 @@ static int decode_value(ctx *c, json_t *root, const char *t, size_t s, size_t e,
         return add_record(c, json_incref(root), t + s, e - s, (loc){line, line ? -1 : 0});
     }
     if (json_is_array(root)) return decode_array(c, root, t, s, e, line);
-    if (line) return bad(c, (loc){line, -1}, "%s, not a record object", type_phrase(root));
+    if (line) return bad(c, (loc){line, -1}, "%s, not a record object", tm_value_type_phrase(root));
     return tm_error_set(c->err, TM_EPARSE,
                         "%s:1:1: the document is %s, not CloudTrail records (an object or an array)",
-                        c->name, type_phrase(root));
+                        c->name, tm_value_type_phrase(root));
 }
 
 /* Every non-blank line starts with '{', and there are at least two. */

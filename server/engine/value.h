@@ -56,4 +56,7 @@ void tm_vals_sort_unique(tm_vals *l);
  * '+', everything else %xx in lowercase hex of its UTF-8 bytes.  Caller frees. */
 char *tm_url_min_encode(const char *s, const char *keep);
 
+/* "an object", "a string", ... for messages about a value of the wrong type. */
+const char *tm_value_type_phrase(const json_t *v);
+
 #endif
