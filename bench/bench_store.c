@@ -101,7 +101,15 @@ static char *replica_text(const corpus_session *cs, size_t k, uint64_t replica, 
                           int64_t start_ms) {
     json_t *rec = cs->ev[k];
     char id[64], t[32];
-    snprintf(id, sizeof(id), "%08" PRIx64 "-bench-%012" PRIx64, replica, serial);
+    /* a random UUID, as CloudTrail's are (the store indexes them) */
+    uint64_t x = serial * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull, y;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    y = (x ^ replica) * 0xd6e8feb86659fd93ull;
+    y ^= y >> 32;
+    snprintf(id, sizeof(id), "%08" PRIx64 "-%04" PRIx64 "-4%03" PRIx64 "-a%03" PRIx64 "-%012" PRIx64, x >> 32,
+             (x >> 16) & 0xffff, x & 0xfff, y >> 52, (uint64_t)(y & 0xffffffffffffull));
     tm_time_format(start_ms + cs->off_ms[k], t);
     set_str(rec, "eventID", id);
     set_str(rec, "eventTime", t);
@@ -157,8 +165,8 @@ static int baseline_batch(sqlite3 *db, sqlite3_stmt *ins, tm_eventvec *v, const 
 }
 
 static void remove_tree(const char *dir) {
-    static const char *const names[] = {"trailmap.db", "trailmap.db-wal", "trailmap.db-shm",
-                                        "raw.db",      "raw.db-wal",      "raw.db-shm"};
+    static const char *const names[] = {"store/trailmap.db", "store/trailmap.db-wal", "store/trailmap.db-shm",
+                                        "raw.db",            "raw.db-wal",            "raw.db-shm"};
     char p[4200];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(p, sizeof(p), "%s/%s", dir, names[i]);

@@ -6,6 +6,10 @@
  * synchronous=FULL (the WAL is synced at every commit, so a batch is durable
  * when tm_store_add returns), busy_timeout 5 s, foreign_keys off (the store
  * keeps its own references; enforcing them would cost a lookup per row).
+ * The writer keeps a 64 MB page cache and checkpoints every 10,000 WAL pages
+ * (about 40 MB): eventIDs are random UUIDs, so each batch of 1,000 touches
+ * about as many pages of their unique index, and checkpointing less often
+ * writes a page once for several batches.
  * PRAGMA application_id marks the file as trailmap's and user_version holds
  * the schema version: a file from a newer trailmapd is refused by name.
  *
@@ -17,7 +21,7 @@
  *             is fixed: forced by the client, "default" or "service:...";
  *             1: placed through a link; 2: loose, placed by time), link_id,
  *             token_key (loose GetSigninToken), raw (byte for byte).
- *             Indexes: (session, time_ms, event_id) for loading and bounds,
+ *             Indexes: (session, time_ms) for loading and bounds,
  *             and small partial ones for the derivation (link_id; loose
  *             events by (principal, time_ms); token_key).
  *   links     one row per distinct session fact of kind NODE or LONGTERM
@@ -66,7 +70,10 @@
  * session has a few dozen links.  The result equals tm_session_assign over
  * everything stored, whatever the batching and order (test_store checks).
  * Events that change session are moved (links: all their events) and the
- * sessions they leave and join get new versions.
+ * sessions they leave and join get new versions.  Forced and FIXED events
+ * take no part.  tm_session_facts_of (session.c) is the contract: should
+ * the rule ever read another field, it belongs in the facts, in the links
+ * key and in a new schema version that derives the stored sessions again.
  *
  * THREADS
  *
@@ -89,10 +96,6 @@
 #include <sys/stat.h>
 
 #include "session.h"
-#include <time.h>
-static double T[8];
-static double nowt(void){struct timespec ts; clock_gettime(CLOCK_MONOTONIC,&ts); return ts.tv_sec+ts.tv_nsec/1e9;}
-__attribute__((destructor)) static void pt(void){fprintf(stderr,"prep %.2f begin %.2f dups %.2f derive %.2f apply %.2f commit %.2f\n",T[0],T[1],T[2],T[3],T[4],T[5]);}
 
 #define SCHEMA_VERSION 1
 #define APPLICATION_ID 0x546d4170 /* "TmAp" */
@@ -115,7 +118,7 @@ static const char SCHEMA[] =
     " link_id INTEGER,"
     " token_key TEXT,"
     " raw TEXT NOT NULL);"
-    "CREATE INDEX events_session ON events(session, time_ms, event_id);"
+    "CREATE INDEX events_session ON events(session, time_ms);"
     "CREATE INDEX events_link ON events(link_id) WHERE link_id IS NOT NULL;"
     "CREATE INDEX events_loose ON events(principal, time_ms) WHERE kind = 2;"
     "CREATE INDEX events_token ON events(token_key) WHERE token_key IS NOT NULL;"
@@ -252,7 +255,7 @@ static const char *const RSQL[R_N] = {
     " AND events.time_ms BETWEEN ?2 AND ?3))"
     " ORDER BY last_ms DESC, key LIMIT ?5 OFFSET ?6",
     [R_VERSION] = "SELECT version FROM sessions WHERE key = ?1",
-    [R_EVENTS] = "SELECT raw FROM events WHERE session = ?1 ORDER BY time_ms, event_id",
+    [R_EVENTS] = "SELECT raw FROM events WHERE session = ?1 ORDER BY time_ms", /* ties: sorted after */
     [R_COUNTS] = "SELECT (SELECT count(*) FROM sessions), (SELECT value FROM meta WHERE key = 'events')",
 };
 
@@ -522,11 +525,15 @@ static int mkdirs(const char *dir, tm_error *err) {
     return 0;
 }
 
-/* Runs one statement of SQL text on db (setup only). */
+static int cannot_open(const tm_store *s, sqlite3 *db, tm_error *err) {
+    return tm_error_set(err, TM_EIO, "store: cannot open %s: %s", s->path, sqlite3_errmsg(db));
+}
+
+/* Runs SQL text on db (setup only). */
 static int exec(tm_store *s, sqlite3 *db, const char *sql, tm_error *err) {
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
-    tm_error_set(err, TM_EIO, "store: %s: %s", s->path, msg ? msg : sqlite3_errmsg(db));
+    tm_error_set(err, TM_EIO, "store: cannot open %s: %s", s->path, msg ? msg : sqlite3_errmsg(db));
     sqlite3_free(msg);
     return TM_EIO;
 }
@@ -534,27 +541,27 @@ static int exec(tm_store *s, sqlite3 *db, const char *sql, tm_error *err) {
 /* The integer a PRAGMA returns. */
 static int pragma_int(tm_store *s, sqlite3 *db, const char *sql, int64_t *v, tm_error *err) {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(s, db, err, sql);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return cannot_open(s, db, err);
     int r = step(st);
     if (r == 1) *v = sqlite3_column_int64(st, 0);
-    if (r < 0) db_fail(s, db, err, sql);
-    else if (r == 0) tm_error_set(err, TM_EIO, "store: %s: %s returned nothing", s->path, sql);
-    if (sqlite3_finalize(st) != SQLITE_OK && r == 1) return db_fail(s, db, err, sql);
+    if (r < 0) cannot_open(s, db, err);
+    else if (r == 0) tm_error_set(err, TM_EIO, "store: cannot open %s: %s returned nothing", s->path, sql);
+    if (sqlite3_finalize(st) != SQLITE_OK && r == 1) return cannot_open(s, db, err);
     return r == 1 ? 0 : TM_EIO;
 }
 
 static int set_wal(tm_store *s, sqlite3 *db, tm_error *err) {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(s, db, err, "setting journal_mode=WAL");
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK) return cannot_open(s, db, err);
     int r = step(st), ok = 0;
     if (r == 1) {
         const unsigned char *m = sqlite3_column_text(st, 0);
         ok = m && strcmp((const char *)m, "wal") == 0;
     }
-    int rc = r < 0 ? db_fail(s, db, err, "setting journal_mode=WAL") : 0;
-    if (rc == 0 && !ok) rc = tm_error_set(err, TM_EIO, "store: %s: WAL mode is not available here", s->path);
-    if (sqlite3_finalize(st) != SQLITE_OK && rc == 0) rc = db_fail(s, db, err, "setting journal_mode=WAL");
+    int rc = r < 0 ? cannot_open(s, db, err) : 0;
+    if (rc == 0 && !ok)
+        rc = tm_error_set(err, TM_EIO, "store: cannot open %s: WAL journal mode is not available", s->path);
+    if (sqlite3_finalize(st) != SQLITE_OK && rc == 0) rc = cannot_open(s, db, err);
     return rc;
 }
 
@@ -658,7 +665,10 @@ int tm_store_open(const char *dir, tm_store **out, tm_error *err) {
     }
     rc = open_conn(s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s->w, err);
     if (rc == 0) rc = set_wal(s, s->w, err);
-    if (rc == 0) rc = exec(s, s->w, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF", err);
+    if (rc == 0) rc = exec(s, s->w,
+                            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
+                            " PRAGMA wal_autocheckpoint=10000",
+                            err);
     if (rc == 0) rc = schema(s, err);
     if (rc) {
         tm_store_close(s);
@@ -1620,9 +1630,7 @@ int tm_store_add(tm_store *s, tm_eventvec *events, const char *forced, tm_store_
     a.s = s;
     a.err = err;
     a.forced = forced;
-    double t0 = nowt();
     int rc = prepare(&a, events);
-    T[0] += nowt() - t0; t0 = nowt();
     if (rc) {
         adder_free(&a);
         return rc;
@@ -1634,9 +1642,7 @@ int tm_store_add(tm_store *s, tm_eventvec *events, const char *forced, tm_store_
     sqlite3_stmt *st = wst(s, W_BEGIN, err);
     if (!st) rc = TM_EIO;
     else if (run(st)) rc = db_fail(s, s->w, err, "starting a transaction");
-    T[1] += nowt() - t0; t0 = nowt();
     if (rc == 0) rc = stored_dups(&a);
-    T[2] += nowt() - t0; t0 = nowt();
     if (rc == 0) {
         if (forced) {
             for (size_t n = 0; n < a.nitems; n++) {
@@ -1647,14 +1653,11 @@ int tm_store_add(tm_store *s, tm_eventvec *events, const char *forced, tm_store_
             rc = derive(&a);
         }
     }
-    T[3] += nowt() - t0; t0 = nowt();
     if (rc == 0) rc = apply(&a);
-    T[4] += nowt() - t0; t0 = nowt();
     if (rc == 0) {
         if (!(st = wst(s, W_COMMIT, err))) rc = TM_EIO;
         else if (run(st)) rc = db_fail(s, s->w, err, "committing a batch");
     }
-    T[5] += nowt() - t0;
     if (rc && !sqlite3_get_autocommit(s->w)) {
         tm_error e2;
         st = wst(s, W_ROLLBACK, &e2);
