@@ -19,6 +19,7 @@ struct tm_rpc {
     int timeout_ms;
     uint64_t next_id;
     int status;
+    char *message; /* the whole error_message of the last response */
 };
 
 /* nng's error in the words of a message that follows "cannot reach URL: ". */
@@ -51,11 +52,14 @@ const char *tm_rpc_url(const tm_rpc *c) { return c->url; }
 
 int tm_rpc_status(const tm_rpc *c) { return c->status; }
 
+const char *tm_rpc_message(const tm_rpc *c) { return c->message ? c->message : ""; }
+
 void tm_rpc_close(tm_rpc *c) {
     if (!c) return;
     nng_close(c->sock);
     free(c->url);
     free(c->token);
+    free(c->message);
     free(c);
 }
 
@@ -229,6 +233,8 @@ int tm_rpc_call(tm_rpc *c, const char *method, const ProtobufCMessage *req, Prot
         return err->code;
     }
     c->status = (int)rr->status;
+    free(c->message);
+    c->message = strdup(rr->error_message ? rr->error_message : "");
     if (rr->status != TRAILMAP__STATUS__OK) {
         if (rr->error_message && *rr->error_message) tm_error_set(err, TM_RPC_ESTATUS, "%s", rr->error_message);
         else tm_error_set(err, TM_RPC_ESTATUS, "%s failed with status %s", method, tm_rpc_status_name(c->status));

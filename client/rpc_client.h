@@ -60,6 +60,10 @@ int tm_rpc_call(tm_rpc *c, const char *method, const ProtobufCMessage *req, Prot
 /* The status of the last response (0 = OK). */
 int tm_rpc_status(const tm_rpc *c);
 
+/* The whole error message of the last response ("" when none); a
+ * tm_error holds at most 1 KiB of it. */
+const char *tm_rpc_message(const tm_rpc *c);
+
 /* The name of a status code ("NOT_FOUND"); "UNKNOWN" for an unknown one. */
 const char *tm_rpc_status_name(int status);
 

@@ -601,6 +601,26 @@ static void remove_tree(const char *dir) {
     if (system(cmd) != 0) tm_log_warn("api", "could not remove %s", dir);
 }
 
+/* A loader message with the scratch directory taken out wherever it is
+ * named ("first defined at DIR/signals/x.json:2:13" too): files are named
+ * as the client sent them, the directory itself as ".". */
+static char *strip_scratch(const char *msg, const char *dir) {
+    size_t dl = strlen(dir);
+    char *out = malloc(strlen(msg) + 1), *p = out;
+    if (!out) return NULL;
+    for (const char *q = msg; *q;) {
+        if (strncmp(q, dir, dl) == 0) {
+            q += dl;
+            if (*q == '/') q++;
+            else *p++ = '.';
+            continue;
+        }
+        *p++ = *q++;
+    }
+    *p = 0;
+    return out;
+}
+
 static void api_validate_rules(Trailmap__Trailmap_Service *svc, const Trailmap__ValidateRulesRequest *in,
                                Trailmap__ValidateRulesResponse_Closure done, void *data) {
     (void)svc;
@@ -635,11 +655,14 @@ static void api_validate_rules(Trailmap__Trailmap_Service *svc, const Trailmap__
     tm_errlist errs = {0};
     tm_ruleset *rs = NULL;
     int rc = tm_rules_load(dir, &rs, &errs);
-    char prefix[64];
-    snprintf(prefix, sizeof(prefix), "%s/", dir);
     char **msgs = calloc(errs.n + 1, sizeof(*msgs));
-    size_t pl = strlen(prefix);
-    for (size_t i = 0; msgs && i < errs.n; i++) msgs[i] = strncmp(errs.v[i], prefix, pl) == 0 ? errs.v[i] + pl : errs.v[i];
+    for (size_t i = 0; msgs && i < errs.n; i++) {
+        if (!(msgs[i] = strip_scratch(errs.v[i], dir))) {
+            for (size_t k = 0; k < i; k++) free(msgs[k]);
+            free(msgs);
+            msgs = NULL;
+        }
+    }
     Trailmap__ValidateRulesResponse r = TRAILMAP__VALIDATE_RULES_RESPONSE__INIT;
     Trailmap__RulesetInfo info;
     r.valid = rc == 0;
@@ -650,6 +673,7 @@ static void api_validate_rules(Trailmap__Trailmap_Service *svc, const Trailmap__
     r.n_errors = msgs ? errs.n : 0;
     r.errors = msgs;
     done(&r, data);
+    for (size_t i = 0; msgs && i < errs.n; i++) free(msgs[i]);
     free(msgs);
     tm_errlist_free(&errs);
     if (rs) tm_rules_unref(rs);

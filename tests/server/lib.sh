@@ -18,7 +18,8 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_server DATA_DIR [trailmapd options...]: sets $server_pid, $TRAILMAP_SERVER
-# (unless a --listen is given) and waits until it answers.
+# (unless a --listen is given) and waits until it answers.  The web page is
+# off unless an --http is given.
 start_server() {
   local data=$1; shift
   local listen=()
@@ -26,6 +27,8 @@ start_server() {
     export TRAILMAP_SERVER="tcp://127.0.0.1:$(free_port)"
     listen=(--listen "$TRAILMAP_SERVER")
   fi
+  # the web page's default port would clash between tests run at once
+  [[ " $* " == *" --http "* ]] || listen+=(--http none)
   local before
   before=$(grep -c "trailmapd: ready" "$tmp/server.log" 2>/dev/null || true)
   "$tmd" "${listen[@]}" --data "$data" --rules "$src/rules" "$@" >>"$tmp/server.log" 2>&1 &
