@@ -21,6 +21,7 @@
 #include "output.h"
 #include "rpc_client.h"
 #include "trailmap.pb-c.h"
+#include "view_proto.h"
 
 /* A request of SubmitEvents carries at most this many bytes of documents
  * or records; a larger file is decoded here and sent as records in chunks. */
@@ -723,13 +724,7 @@ static int print_event(void *arg, const Trailmap__Event *e) {
         printf("%-24s  %-44s  %-36s  %s\n", t, e->name, *e->signal ? e->signal : "-", e->event_id);
         return ferror(stdout) ? TM_EIO : 0;
     }
-    json_t *add = json_pack("{s:s, s:o}", "session", o->key, "signal", *e->signal ? json_string(e->signal) : json_null());
-    char *txt = add ? json_dumps(add, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(add);
-    if (!txt) return TM_ENOMEM;
-    int rc = tm_output_jsonl_line(stdout, e->raw_json, strlen(e->raw_json), txt);
-    free(txt);
-    return rc;
+    return tm_view_event_jsonl(stdout, o->key, e);
 }
 
 static void events_usage(FILE *f) {
@@ -821,62 +816,6 @@ static int strv_copy(char **src, size_t n, char ***out, size_t *nout) {
     if (!*out) return -1;
     for (size_t i = 0; i < n; i++)
         if (!((*out)[(*nout)++] = dup_str(src[i]))) return -1;
-    return 0;
-}
-
-/* One proto Signal as a view, every field the proto has. */
-static int sigview_from_proto(const Trailmap__Signal *p, tm_sigview *s, tm_error *err) {
-    s->correlation_id = dup_str(p->correlation_id);
-    s->label = dup_str(p->label);
-    s->service = dup_str(p->service);
-    s->name = dup_str(p->name);
-    s->summary = dup_str(p->summary);
-    s->url = dup_str(p->url);
-    s->event_time_ms = p->event_time_ms;
-    s->first_ms = p->first_event_ms;
-    s->last_ms = p->last_event_ms;
-    s->event_count = (int)p->event_count;
-    s->reference_event_count = (int)p->reference_event_count;
-    s->suppressed = p->suppressed != 0;
-    s->anchor_event_id = dup_str(p->anchor_event_id);
-    if (!s->correlation_id || !s->label || !s->service || !s->name || !s->summary || !s->url || !s->anchor_event_id ||
-        strv_copy(p->event_ids, p->n_event_ids, &s->event_ids, &s->nevent_ids) ||
-        strv_copy(p->event_names, p->n_event_names, &s->event_names, &s->nevent_names) ||
-        strv_copy(p->labels_tried, p->n_labels_tried, &s->labels_tried, &s->nlabels_tried))
-        return tm_error_set(err, TM_ENOMEM, "out of memory");
-    if (p->source_label && *p->source_label && !(s->source_label = dup_str(p->source_label)))
-        return tm_error_set(err, TM_ENOMEM, "out of memory");
-    const char *d = p->additional_data_json ? p->additional_data_json : "";
-    if (*d) {
-        json_error_t je;
-        json_t *v = json_loads(d, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
-        if (!v)
-            return tm_error_set(err, TM_RPC_EPROTO, "signal %s: the AdditionalData the server sent is not JSON: %s",
-                                s->correlation_id, je.text);
-        if (json_is_null(v)) json_decref(v);
-        else s->data = v;
-    }
-    return 0;
-}
-
-static int view_from_session(const Trailmap__GetSessionResponse *r, const char *key, tm_sessview *v,
-                             tm_error *err) {
-    memset(v, 0, sizeof(*v));
-    const Trailmap__SessionInfo *si = r->session;
-    v->key = dup_str(si && si->key && *si->key ? si->key : key);
-    v->rules_version = dup_str(r->rules_version);
-    v->sigs = calloc(r->n_signals + 1, sizeof(*v->sigs));
-    if (!v->key || !v->rules_version || !v->sigs) return tm_error_set(err, TM_ENOMEM, "out of memory");
-    if (si) {
-        v->nevents = (size_t)si->events;
-        v->first_ms = si->first_event_ms;
-        v->last_ms = si->last_event_ms;
-    }
-    v->nmapped = r->unmapped_events <= v->nevents ? v->nevents - (size_t)r->unmapped_events : 0;
-    for (size_t i = 0; i < r->n_signals; i++) {
-        int rc = sigview_from_proto(r->signals[i], &v->sigs[v->nsigs++], err);
-        if (rc) return rc;
-    }
     return 0;
 }
 
@@ -972,7 +911,7 @@ int tm_cmd_signals(int argc, char **argv) {
     Trailmap__GetSessionRequest req = TRAILMAP__GET_SESSION_REQUEST__INIT;
     req.key = (char *)key;
     int r = tm_rpc_call(rpc, "GetSession", &req.base, &resp, &err);
-    if (r == 0) r = view_from_session((const Trailmap__GetSessionResponse *)resp, key, &v, &err);
+    if (r == 0) r = tm_view_from_session_proto((const Trailmap__GetSessionResponse *)resp, key, &v, &err);
     /* the table and json name the unmapped events; GetSession only counts them */
     if (r == 0 && strcmp(format, "cartographer") != 0 && ((Trailmap__GetSessionResponse *)resp)->unmapped_events) {
         unmapped_acc acc = {&v, 0};

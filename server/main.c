@@ -8,6 +8,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "http.h"
 #include "log.h"
 #include "reload.h"
 #include "rpc.h"
@@ -17,8 +18,8 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: trailmapd [--listen URL]... [--data DIR] [--rules DIR] [--auth FILE]\n"
-            "                 [--tls-cert FILE --tls-key FILE] [--max-message-bytes N]\n"
+            "usage: trailmapd [--listen URL]... [--http URL|none] [--data DIR] [--rules DIR]\n"
+            "                 [--auth FILE] [--tls-cert FILE --tls-key FILE] [--max-message-bytes N]\n"
             "\n"
             "The trailmap server: takes CloudTrail event batches from any client over its\n"
             "protobuf API, stores them durably, groups them into console sessions and\n"
@@ -26,12 +27,14 @@ static void usage(FILE *f) {
             "\n"
             "  --listen URL           tcp://HOST:PORT, ipc:///path or tls+tcp://HOST:PORT\n"
             "                         (default tcp://127.0.0.1:7470; may be repeated)\n"
+            "  --http URL             the web page and its JSON API: http://HOST:PORT or\n"
+            "                         https://HOST:PORT (default " TM_HTTP_DEFAULT_URL "); none: off\n"
             "  --data DIR             where events are stored (default ./trailmap-data)\n"
             "  --rules DIR            the rules directory (default ./rules)\n"
             "  --auth FILE            token file, lines \"TOKEN ROLE\" (read, submit, admin);\n"
             "                         without it only loopback and ipc listeners are allowed\n"
-            "  --tls-cert FILE        PEM certificate for tls+tcp:// listeners\n"
-            "  --tls-key FILE         PEM private key for tls+tcp:// listeners\n"
+            "  --tls-cert FILE        PEM certificate for tls+tcp:// listeners and https://\n"
+            "  --tls-key FILE         PEM private key for tls+tcp:// listeners and https://\n"
             "  --max-message-bytes N  largest request accepted (default 67108864)\n"
             "  --cache-events N       events kept mapped in memory (default 2000000)\n"
             "  --no-watch             do not reload when files in the rules directory change\n"
@@ -47,6 +50,7 @@ typedef struct app {
     tm_listener *rpc[MAX_LISTEN];
     int nrpc, stopped;
     tm_watch *watch;
+    tm_http *http;
     uv_signal_t sigterm, sigint, sighup;
 } app;
 
@@ -70,6 +74,11 @@ static void on_stop_signal(uv_signal_t *h, int sig) {
     tm_watch_stop(a->watch);
     a->watch = NULL;
     int n = a->nrpc;
+    if (a->http) { /* counted as one more listener */
+        a->nrpc++;
+        tm_http_stop(a->http, rpc_stopped, a);
+        a->http = NULL;
+    }
     for (int i = 0; i < n; i++) tm_listener_stop(a->rpc[i], rpc_stopped, a);
 }
 
@@ -88,10 +97,12 @@ int main(int argc, char **argv) {
         {"tls-cert", required_argument, NULL, 'c'},  {"tls-key", required_argument, NULL, 'k'},
         {"max-message-bytes", required_argument, NULL, 'm'}, {"cache-events", required_argument, NULL, 'e'},
         {"no-watch", no_argument, NULL, 'W'},        {"help", no_argument, NULL, 'h'},
+        {"http", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     const char *listen[MAX_LISTEN];
     int nlisten = 0, c, watch = 1;
     const char *data = "./trailmap-data", *rules = "./rules", *auth = NULL, *cert = NULL, *key = NULL;
+    const char *http = TM_HTTP_DEFAULT_URL;
     long long maxmsg = 64ll << 20, cache_events = 2000000;
     while ((c = getopt_long(argc, argv, "l:d:r:a:c:k:m:e:h", opts, NULL)) != -1) {
         char *end;
@@ -120,6 +131,7 @@ int main(int argc, char **argv) {
             break;
         }
         case 'W': watch = 0; break;
+        case 'H': http = strcmp(optarg, "none") == 0 ? NULL : optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -127,6 +139,10 @@ int main(int argc, char **argv) {
     if (optind < argc) {
         fprintf(stderr, "trailmapd: unexpected argument \"%s\"\n", argv[optind]);
         usage(stderr);
+        return 2;
+    }
+    if (http && strncmp(http, "http://", 7) != 0 && strncmp(http, "https://", 8) != 0) {
+        fprintf(stderr, "trailmapd: --http wants http://HOST:PORT, https://HOST:PORT or none, not \"%s\"\n", http);
         return 2;
     }
     if (nlisten == 0) listen[nlisten++] = "tcp://127.0.0.1:7470";
@@ -157,6 +173,10 @@ int main(int argc, char **argv) {
                 tm_log_error("auth", "%s is not a loopback or ipc address; without --auth trailmapd listens on loopback or ipc only", listen[i]);
                 goto out;
             }
+        if (http && !tm_url_is_local(http)) {
+            tm_log_error("auth", "--http %s is not a loopback address; without --auth trailmapd listens on loopback or ipc only", http);
+            goto out;
+        }
         tm_log_warn("auth", "running without auth (no --auth): loopback and ipc listeners only, every client may read and submit");
     }
     tm_errlist errs = {0};
@@ -188,6 +208,15 @@ int main(int argc, char **argv) {
             goto out;
         }
         a.nrpc++;
+    }
+    if (http) {
+        tm_http_opts ho = {http, cert, key};
+        if (tm_http_start(a.loop, s, &ho, &a.http, &err) != 0) {
+            tm_log_error("http", "%s", err.msg);
+            for (int k = 0; k < a.nrpc; k++) tm_listener_stop(a.rpc[k], NULL, NULL);
+            uv_run(a.loop, UV_RUN_DEFAULT);
+            goto out;
+        }
     }
     if (watch && tm_watch_start(a.loop, s, 300, &a.watch, &err) != 0)
         tm_log_warn("rules", "%s; reload with SIGHUP or trailmap-admin reload", err.msg);
