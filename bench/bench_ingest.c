@@ -273,7 +273,7 @@ int main(int argc, char **argv) {
     pid_t srv = fork();
     if (srv == 0) {
         freopen("/dev/null", "w", stderr);
-        execl(argv[1], argv[1], "--listen", url, "--data", data, "--rules", argv[2], (char *)NULL);
+        execl(argv[1], argv[1], "--listen", url, "--http", "none", "--data", data, "--rules", argv[2], (char *)NULL);
         _exit(127);
     }
     /* nng is not fork-safe: the parent never opens a socket; every RPC runs

@@ -90,7 +90,7 @@ client() {
   local id=$1 n=0
   # below the reloading loop, so the 2 cores of CI are not all theirs
   renice -n 10 -p "$BASHPID" >/dev/null 2>&1
-  while [ ! -e "$tmp/stop" ]; do
+  while [ -d "$tmp" ] && [ ! -e "$tmp/stop" ]; do
     n=$((n + 1))
     if ! "$tm" signals s1 --format json >"$tmp/ans/$id.$n.json" 2>"$tmp/ans/$id.$n.err"; then
       echo "client $id query $n failed: $(cat "$tmp/ans/$id.$n.err")" >>"$tmp/failures"
