@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "admin.h"
+#include "fileio.h"
 #include "trailmap.pb-c.h"
 
 enum { O_REMOTE = A_FIRST_FREE, O_FORMAT, O_RULES, O_SERVICE };
@@ -52,48 +53,19 @@ static void rulefiles_free(rulefiles *r) {
     free(r->p);
 }
 
-static int read_file(const char *path, unsigned char **out, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = !buf || ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        if (!errno) errno = ENOMEM;
-        return -1;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
 
 static int add_rulefile(rulefiles *r, const char *dir, const char *rel) {
     char *path = NULL;
     if (asprintf(&path, "%s/%s", dir, rel) < 0) return -1;
-    unsigned char *buf;
+    char *text;
     size_t len;
-    if (read_file(path, &buf, &len) != 0) {
-        fprintf(stderr, "trailmap-admin validate: cannot read %s: %s\n", path, strerror(errno));
+    tm_error err;
+    if (tm_file_read(path, &text, &len, &err) != 0) {
+        fprintf(stderr, "trailmap-admin validate: %s\n", err.msg);
         free(path);
         return -1;
     }
+    unsigned char *buf = (unsigned char *)text;
     free(path);
     if (r->n == r->cap) {
         size_t ncap = r->cap ? r->cap * 2 : 64;

@@ -6,6 +6,7 @@
  * `trailmap signals S --format cartographer` prints what `trailmap map
  * --format cartographer` prints for the same events, byte for byte. */
 #include "cli_server.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -315,36 +316,10 @@ static int submit_big(submit_ctx *s, const char *name, const unsigned char *buf,
 }
 
 static int read_all(const char *path, unsigned char **out, size_t *len, tm_error *err) {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) return tm_error_set(err, TM_EIO, "cannot read %s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = buf && ferror(f);
-    int e = errno;
-    if (f != stdin) fclose(f);
-    if (!buf) return tm_error_set(err, TM_ENOMEM, "out of memory reading %s", path);
-    if (bad) {
-        free(buf);
-        return tm_error_set(err, TM_EIO, "cannot read %s: %s", path, strerror(e));
-    }
-    *out = buf;
-    *len = n;
-    return 0;
+    char *buf;
+    int rc = tm_file_read(path, &buf, len, err);
+    if (rc == 0) *out = (unsigned char *)buf;
+    return rc;
 }
 
 static void submit_usage(FILE *f) {

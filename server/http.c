@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "api.h"
+#include "fileio.h"
 #include "log.h"
 #include "output.h"
 #include "rpc.h"
@@ -846,27 +847,9 @@ static void async_cb(uv_async_t *a) {
 /* ----------------------------------------------------------- start, stop */
 
 static char *read_text(const char *path, tm_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tm_error_set(err, TM_EIO, "cannot open %s: %m", path);
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t got;
-    while (m && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if (fwrite(chunk, 1, got, m) != got) break;
-    int bad = ferror(f) || !m;
-    fclose(f);
-    if (m && fclose(m) != 0) bad = 1;
-    if (bad) {
-        free(buf);
-        tm_error_set(err, TM_EIO, "cannot read %s", path);
-        return NULL;
-    }
-    return buf;
+    char *buf;
+    size_t len;
+    return tm_file_read(path, &buf, &len, err) == 0 ? buf : NULL;
 }
 
 static int setup_tls(tm_http *h, const tm_http_opts *o, tm_error *err) {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "fileio.h"
 #include "log.h"
 
 enum { W_RECV, W_WORK, W_SEND, W_IDLE };
@@ -180,26 +181,9 @@ int tm_url_is_local(const char *url) {
 }
 
 static char *read_text(const char *path, tm_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tm_error_set(err, TM_EIO, "cannot open %s: %m", path);
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t got;
-    while (m && (got = fread(chunk, 1, sizeof(chunk), f)) > 0) fwrite(chunk, 1, got, m);
-    int bad = ferror(f) || !m;
-    fclose(f);
-    if (m) fclose(m);
-    if (bad) {
-        free(buf);
-        tm_error_set(err, TM_EIO, "cannot read %s", path);
-        return NULL;
-    }
-    return buf;
+    char *buf;
+    size_t len;
+    return tm_file_read(path, &buf, &len, err) == 0 ? buf : NULL;
 }
 
 static int setup_tls(tm_listener *r, const tm_listener_opts *o, tm_error *err) {

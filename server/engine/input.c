@@ -28,6 +28,7 @@
  * in the array, as jq's .Records[12]) or "line 7: ..." (1-based line of a
  * JSON lines text); tm_input_problem.index holds that same number. */
 #include "input.h"
+#include "fileio.h"
 #include "value.h"
 
 #include <errno.h>
@@ -430,37 +431,11 @@ int tm_input_decode(const char *name, const unsigned char *buf, size_t len, tm_e
 }
 
 int tm_input_read_file(const char *path, tm_eventvec *out, tm_input_report *report, tm_error *err) {
-    int is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (!f) return tm_error_set(err, TM_EIO, "%s: %s", path, strerror(errno));
-    size_t cap = 65536, n = 0;
-    unsigned char *buf = malloc(cap);
-    int rc = 0;
-    if (!buf) {
-        rc = tm_error_set(err, TM_ENOMEM, "out of memory");
-        goto done;
-    }
-    for (;;) {
-        if (n == cap) {
-            unsigned char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-            if (!nb) {
-                rc = tm_error_set(err, TM_ENOMEM, "%s: out of memory reading the file", path);
-                goto done;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t k = fread(buf + n, 1, cap - n, f);
-        n += k;
-        if (k == 0) {
-            if (ferror(f)) rc = tm_error_set(err, TM_EIO, "%s: %s", path, strerror(errno));
-            break;
-        }
-    }
-    if (rc == 0) rc = tm_input_decode(is_stdin ? "-" : path, buf, n, out, report, err);
-done:
+    char *buf;
+    size_t n;
+    int rc = tm_file_read(path, &buf, &n, err);
+    if (rc) return rc;
+    rc = tm_input_decode(path, (const unsigned char *)buf, n, out, report, err);
     free(buf);
-    if (!is_stdin && fclose(f) != 0 && rc == 0)
-        rc = tm_error_set(err, TM_EIO, "%s: %s", path, strerror(errno));
     return rc;
 }

@@ -5,6 +5,8 @@
  * and the tree together. */
 #include "jsonpos.h"
 
+#include "fileio.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,33 +162,11 @@ int tm_jdoc_loadb(const char *name, const char *buf, size_t len, tm_jdoc **out, 
 }
 
 int tm_jdoc_load(const char *path, tm_jdoc **out, tm_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return tm_error_set(err, TM_EIO, "%s: cannot open: %m", path);
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return tm_error_set(err, TM_ENOMEM, "out of memory");
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return tm_error_set(err, TM_EIO, "%s: read error", path);
-    }
-    int rc = tm_jdoc_loadb(path, buf, len, out, err);
+    char *buf;
+    size_t len;
+    int rc = tm_file_read(path, &buf, &len, err);
+    if (rc) return rc;
+    rc = tm_jdoc_loadb(path, buf, len, out, err);
     free(buf);
     return rc;
 }

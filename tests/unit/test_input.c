@@ -362,7 +362,7 @@ static void test_read_file(void) {
     unlink(path);
 
     CHECK_INT(tm_input_read_file("/nonexistent/trail.json", &ev, &rep, &err), TM_EIO);
-    CHECK_STR(err.msg, "/nonexistent/trail.json: No such file or directory");
+    CHECK_STR(err.msg, "cannot read /nonexistent/trail.json: No such file or directory");
     CHECK_INT(ev.n, 0);
 
     /* the test data file, when the source tree is known */
