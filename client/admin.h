@@ -18,14 +18,14 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "conn.h"
 #include "rpc_client.h"
 
 /* getopt codes of the connection options */
-enum { A_SERVER = 1000, A_TOKEN, A_CA, A_TIMEOUT, A_FIRST_FREE };
+enum { A_SERVER = TM_OPT_SERVER, A_TOKEN = TM_OPT_TOKEN, A_CA = TM_OPT_CA, A_TIMEOUT = TM_OPT_TIMEOUT,
+       A_FIRST_FREE = TM_OPT_FIRST_FREE };
 
-#define ADMIN_CONN_OPTIONS                                                                                        \
-    {"server", required_argument, NULL, A_SERVER}, {"token", required_argument, NULL, A_TOKEN},                   \
-        {"ca", required_argument, NULL, A_CA}, {"timeout", required_argument, NULL, A_TIMEOUT}
+#define ADMIN_CONN_OPTIONS TM_CONN_OPTIONS
 
 #define ADMIN_CONN_HELP                                                                                           \
     "connection:\n"                                                                                               \
@@ -42,10 +42,7 @@ enum { A_SERVER = 1000, A_TOKEN, A_CA, A_TIMEOUT, A_FIRST_FREE };
     "Exit status: 0 done, 1 the server or the ruleset said no (the reasons are\n"                                 \
     "printed), 2 usage, 3 the server cannot be reached.\n"
 
-typedef struct admin_conn {
-    const char *server, *token, *ca;
-    int timeout_ms;
-} admin_conn;
+typedef tm_conn admin_conn;
 
 /* Defaults from $TRAILMAP_SERVER, $TRAILMAP_TOKEN, $TRAILMAP_CA. */
 void admin_conn_init(admin_conn *cn);

@@ -6,6 +6,7 @@
  * `trailmap signals S --format cartographer` prints what `trailmap map
  * --format cartographer` prints for the same events, byte for byte. */
 #include "cli_server.h"
+#include "conn.h"
 #include "fileio.h"
 
 #include <errno.h>
@@ -34,7 +35,8 @@
 /* ------------------------------------------------------------ connection */
 
 enum {
-    O_SERVER = 1000, O_TOKEN, O_CA, O_TIMEOUT, O_FORMAT, O_SESSION, O_SIGNAL, O_UNMAPPED, O_ALL, O_NOCOLOR,
+    O_SERVER = TM_OPT_SERVER, O_TOKEN = TM_OPT_TOKEN, O_CA = TM_OPT_CA, O_TIMEOUT = TM_OPT_TIMEOUT,
+    O_FORMAT = TM_OPT_FIRST_FREE, O_SESSION, O_SIGNAL, O_UNMAPPED, O_ALL, O_NOCOLOR,
     O_PRINCIPAL, O_FROM, O_TO
 };
 
@@ -57,71 +59,13 @@ enum {
     "Exit status: 0 done, 1 the server said no (its message is printed) or the\n"                                 \
     "input is unreadable, 2 usage, 3 the server cannot be reached.\n"
 
-typedef struct conn {
-    const char *server, *token, *ca;
-    int timeout_ms;
-} conn;
+typedef tm_conn conn;
 
-static void conn_init(conn *cn) {
-    cn->server = getenv("TRAILMAP_SERVER");
-    cn->token = getenv("TRAILMAP_TOKEN");
-    cn->ca = getenv("TRAILMAP_CA");
-    cn->timeout_ms = TM_RPC_DEFAULT_TIMEOUT_MS;
-}
-
-/* 1 when opt was a connection option, 0 when not, -1 on a bad value. */
-static int conn_opt(conn *cn, const char *cmd, int opt, const char *arg) {
-    switch (opt) {
-    case O_SERVER: cn->server = arg; return 1;
-    case O_TOKEN: cn->token = arg; return 1;
-    case O_CA: cn->ca = arg; return 1;
-    case O_TIMEOUT: {
-        char *end;
-        errno = 0;
-        double s = strtod(arg, &end);
-        if (errno || end == arg || *end || !(s > 0) || s > 86400) {
-            fprintf(stderr, "trailmap %s: --timeout wants seconds (0 < SEC <= 86400), not \"%s\"\n", cmd, arg);
-            return -1;
-        }
-        cn->timeout_ms = (int)(s * 1000 + 0.5);
-        if (cn->timeout_ms < 1) cn->timeout_ms = 1;
-        return 1;
-    }
-    default: return 0;
-    }
-}
-
-static int exit_of(int code) {
-    switch (code) {
-    case TM_RPC_EUNREACHABLE: return TM_EXIT_UNREACHABLE;
-    case TM_RPC_EURL: return TM_EXIT_USAGE;
-    default: return TM_EXIT_NO;
-    }
-}
-
-/* Prints the error of a failed call or open; returns the exit status. */
-static int report(const tm_rpc *c, const tm_error *err) {
-    if (err->code == TM_RPC_ESTATUS && c)
-        fprintf(stderr, "trailmap: %s (%s)\n", err->msg, tm_rpc_status_name(tm_rpc_status(c)));
-    else
-        fprintf(stderr, "trailmap: %s\n", err->msg);
-    return exit_of(err->code);
-}
-
-static int connect_to(const conn *cn, tm_rpc **c) {
-    tm_error err;
-    tm_rpc_opts o = {cn->server, cn->token, cn->ca, cn->timeout_ms, 0};
-    if (tm_rpc_open(&o, c, &err) != 0) return report(NULL, &err);
-    return 0;
-}
-
-static int finish_output(const char *cmd, int rc) {
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "trailmap %s: writing the output failed\n", cmd);
-        return rc ? rc : TM_EXIT_NO;
-    }
-    return rc;
-}
+static void conn_init(conn *cn) { tm_conn_init(cn, "trailmap"); }
+static int conn_opt(conn *cn, const char *cmd, int opt, const char *arg) { return tm_conn_opt(cn, cmd, opt, arg); }
+static int report(const tm_rpc *c, const tm_error *err) { return tm_conn_report("trailmap", NULL, c, err); }
+static int connect_to(const conn *cn, tm_rpc **c) { return tm_conn_open(cn, c); }
+static int finish_output(const char *cmd, int rc) { return tm_conn_finish("trailmap", cmd, rc); }
 
 static double now_s(void) {
     struct timespec ts;
