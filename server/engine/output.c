@@ -307,7 +307,12 @@ static char *key_values(const json_t *data) {
             size_t i;
             json_t *e;
             fprintf(f, "%s%s=", first ? "" : " ", k);
+            /* a table row shows the first few; json and the web page have all */
             json_array_foreach(v, i, e) {
+                if (i == 5) {
+                    fprintf(f, ",...(%zu more)", json_array_size(v) - 5);
+                    break;
+                }
                 t = json_is_object(e) ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER) : tm_value_text(e);
                 fprintf(f, "%s%s", i ? "," : "", t ? t : "");
                 free(t);
