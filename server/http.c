@@ -22,7 +22,7 @@
 #include <strings.h>
 
 #include "api.h"
-#include "fileio.h"
+#include "tls.h"
 #include "log.h"
 #include "output.h"
 #include "rpc.h"
@@ -846,30 +846,13 @@ static void async_cb(uv_async_t *a) {
 
 /* ----------------------------------------------------------- start, stop */
 
-static char *read_text(const char *path, tm_error *err) {
-    char *buf;
-    size_t len;
-    return tm_file_read(path, &buf, &len, err) == 0 ? buf : NULL;
-}
-
 static int setup_tls(tm_http *h, const tm_http_opts *o, tm_error *err) {
-    if (!o->tls_cert || !o->tls_key)
-        return tm_error_set(err, TM_EINVAL, "%s needs --tls-cert and --tls-key", o->url);
-    char *cert = read_text(o->tls_cert, err);
-    if (!cert) return TM_EIO;
-    char *key = read_text(o->tls_key, err);
-    if (!key) {
-        free(cert);
-        return TM_EIO;
-    }
     nng_tls_config *cfg = NULL;
     int rv = nng_http_server_get_tls(h->server, &cfg);
-    if (rv == 0) rv = nng_tls_config_own_cert(cfg, cert, key, NULL);
-    if (cfg) nng_tls_config_free(cfg); /* get_tls gave us a reference */
-    free(cert);
-    free(key);
     if (rv) return tm_error_set(err, TM_EINVAL, "TLS setup for %s failed: %s", o->url, nng_strerror(rv));
-    return 0;
+    int rc = tm_tls_own_cert(cfg, o->url, o->tls_cert, o->tls_key, err);
+    nng_tls_config_free(cfg); /* get_tls gave us a reference */
+    return rc;
 }
 
 static int add_handler(tm_http *h, const char *path, void (*cb)(nng_aio *), void *data, int tree, tm_error *err) {

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "fileio.h"
+#include "tls.h"
 #include "log.h"
 
 enum { W_RECV, W_WORK, W_SEND, W_IDLE };
@@ -180,31 +180,15 @@ int tm_url_is_local(const char *url) {
     return strncmp(p, "127.", 4) == 0 || strncmp(p, "localhost:", 10) == 0 || strncmp(p, "[::1]:", 6) == 0;
 }
 
-static char *read_text(const char *path, tm_error *err) {
-    char *buf;
-    size_t len;
-    return tm_file_read(path, &buf, &len, err) == 0 ? buf : NULL;
-}
-
 static int setup_tls(tm_listener *r, const tm_listener_opts *o, tm_error *err) {
-    if (!o->tls_cert || !o->tls_key)
-        return tm_error_set(err, TM_EINVAL, "%s needs --tls-cert and --tls-key", o->url);
-    char *cert = read_text(o->tls_cert, err);
-    if (!cert) return TM_EIO;
-    char *key = read_text(o->tls_key, err);
-    if (!key) {
-        free(cert);
-        return TM_EIO;
-    }
     nng_tls_config *cfg = NULL;
     int rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER);
-    if (rv == 0) rv = nng_tls_config_own_cert(cfg, cert, key, NULL);
-    if (rv == 0) rv = nng_listener_set_ptr(r->listener, NNG_OPT_TLS_CONFIG, cfg);
-    if (cfg) nng_tls_config_free(cfg); /* the listener holds its own reference */
-    free(cert);
-    free(key);
     if (rv) return tm_error_set(err, TM_EINVAL, "TLS setup for %s failed: %s", o->url, nng_strerror(rv));
-    return 0;
+    int rc = tm_tls_own_cert(cfg, o->url, o->tls_cert, o->tls_key, err);
+    if (rc == 0 && (rv = nng_listener_set_ptr(r->listener, NNG_OPT_TLS_CONFIG, cfg)) != 0)
+        rc = tm_error_set(err, TM_EINVAL, "TLS setup for %s failed: %s", o->url, nng_strerror(rv));
+    nng_tls_config_free(cfg); /* the listener holds its own reference */
+    return rc;
 }
 
 int tm_listener_start(uv_loop_t *loop, tm_server *srv, const tm_listener_opts *o, tm_listener **out, tm_error *err) {
