@@ -10,6 +10,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "netaddr.h"
 #include "reload.h"
 #include "rpc.h"
 #include "server.h"

@@ -172,14 +172,6 @@ static void async_cb(uv_async_t *h) {
     }
 }
 
-int tm_url_is_local(const char *url) {
-    if (strncmp(url, "ipc://", 6) == 0 || strncmp(url, "inproc://", 9) == 0) return 1;
-    const char *p = strstr(url, "://");
-    if (!p) return 0;
-    p += 3;
-    return strncmp(p, "127.", 4) == 0 || strncmp(p, "localhost:", 10) == 0 || strncmp(p, "[::1]:", 6) == 0;
-}
-
 static int setup_tls(tm_listener *r, const tm_listener_opts *o, tm_error *err) {
     nng_tls_config *cfg = NULL;
     int rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER);
