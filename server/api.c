@@ -804,7 +804,8 @@ int tm_api_handle(tm_server *s, const uint8_t *req, size_t len, uint8_t **out, s
     unsigned idx = (unsigned)(md - trailmap__trailmap__descriptor.methods);
     if (idx < TM_MAX_METHODS) __atomic_add_fetch(&s->requests[idx], 1, __ATOMIC_RELAXED);
     if (s->auth) {
-        int role = tm_auth_role(s->auth, rq->auth_token);
+        const char *tok = rq->auth_token ? rq->auth_token : "", *who = NULL;
+        int role = tm_auth_check(s->auth, tok, strlen(tok), &who);
         if (role == TM_ROLE_NONE) {
             fail(&c, TRAILMAP__STATUS__UNAUTHENTICATED, "%s", rq->auth_token && *rq->auth_token ? "unknown token" : "a token is required");
             goto reply;
@@ -814,6 +815,8 @@ int tm_api_handle(tm_server *s, const uint8_t *req, size_t len, uint8_t **out, s
                  tm_auth_role_name(role_needed(md->name)), tm_auth_role_name(role));
             goto reply;
         }
+        /* admin actions say who did them: the token's name, never the token */
+        if (role_needed(md->name) == TM_ROLE_ADMIN) tm_log_info("api", "%s by token '%s'", md->name, who);
     }
     ProtobufCMessage *input = protobuf_c_message_unpack(md->input, NULL, rq->payload.len, rq->payload.data);
     if (!input) {
