@@ -16,6 +16,12 @@
 #include "mapper.h"
 #include "reload.h"
 #include "trailmap.pb-c.h"
+#include "wire.h"
+
+/* A limit of the server, or its default when the field was left 0. */
+static size_t limit_of(size_t v, size_t def) {
+    return v ? v : def;
+}
 
 /* One call in progress: what the handler answered. */
 typedef struct call {
@@ -49,6 +55,26 @@ static void fail(call *c, int status, const char *fmt, ...) {
     c->status = status;
 }
 
+/* The reason at the end of a store message ("...: database or disk is
+ * full"), or NULL when it could name a file.  Clients get this much; the
+ * whole message, with the data directory's paths, goes to the log. */
+static const char *store_reason(const char *msg) {
+    const char *r = msg, *p;
+    while ((p = strstr(r, ": "))) r = p + 2;
+    for (p = r; (p = strchr(p, '/')); p++)
+        if (!(p >= r + 1 && p[-1] == 'I' && p[1] == 'O')) return NULL; /* "I/O" is no path */
+    return *r ? r : NULL;
+}
+
+/* A failure of the store: logged in full, said to the client without
+ * server paths. */
+static void fail_store(call *c, int status, const char *what, const char *msg) {
+    tm_log_error("api", "%s: %s", what, msg);
+    const char *why = store_reason(msg);
+    if (why) fail(c, status, "%s: %s", what, why);
+    else fail(c, status, "%s (the server's log says why)", what);
+}
+
 /* The closure every handler answers through: packs the response. */
 static void answer(const ProtobufCMessage *msg, void *data) {
     call *c = data;
@@ -67,14 +93,20 @@ static void answer(const ProtobufCMessage *msg, void *data) {
 
 /* ---- SubmitEvents ---- */
 
+/* Rejections sent back in full; past these only the count grows. */
+#define MAX_REJECTIONS 100
+
 typedef struct rejections {
     Trailmap__Rejection *v;
     Trailmap__Rejection **p;
     char **owned;
     size_t n, cap;
+    size_t total;     /* every rejected record, listed or not */
 } rejections;
 
 static int reject(rejections *r, const char *source, size_t index, const char *reason) {
+    r->total++;
+    if (r->n >= MAX_REJECTIONS) return 0;
     if (r->n == r->cap) {
         size_t ncap = r->cap ? r->cap * 2 : 16;
         Trailmap__Rejection *nv = realloc(r->v, ncap * sizeof(*nv));
@@ -117,6 +149,8 @@ static void api_submit_events(Trailmap__Trailmap_Service *svc, const Trailmap__S
     rejections rej = {0};
     tm_error err;
     int oom = 0;
+    /* gzip'd documents may inflate to this much in all */
+    size_t budget = limit_of(c->srv->max_decoded_bytes, TM_API_MAX_DECODED_BYTES);
     for (size_t i = 0; i < in->n_records && !oom; i++) {
         tm_event *e = NULL;
         if (tm_event_from_text(in->records[i], strlen(in->records[i]), &e, &err) != 0) {
@@ -131,11 +165,23 @@ static void api_submit_events(Trailmap__Trailmap_Service *svc, const Trailmap__S
         const Trailmap__Document *doc = in->documents[d];
         const char *name = doc->name && *doc->name ? doc->name : "document";
         tm_input_report rep = {0};
-        if (tm_input_decode(name, doc->content.data, doc->content.len, &vec, &rep, &err) != 0) {
-            if (err.code == TM_ENOMEM || reject(&rej, name, 0, err.msg)) oom = 1;
+        rep.max_problems = MAX_REJECTIONS;
+        size_t decoded = 0;
+        if (tm_input_decode_max(name, doc->content.data, doc->content.len, budget, &decoded, &vec, &rep, &err) != 0) {
+            if (err.code == TM_ENOMEM) {
+                /* over the decompression budget (err says which document
+                 * and the limit), or out of memory: the batch is refused */
+                fail(c, TRAILMAP__STATUS__RESOURCE_EXHAUSTED, "document %zu: %s", d, err.msg);
+                tm_input_report_free(&rep);
+                goto out;
+            } else if (reject(&rej, name, 0, err.msg)) {
+                oom = 1;
+            }
         }
+        budget -= decoded <= budget ? decoded : budget;
         for (size_t k = 0; k < rep.n && !oom; k++)
             if (reject(&rej, name, rep.v[k].index, rep.v[k].reason)) oom = 1;
+        rej.total += rep.omitted;
         tm_input_report_free(&rep);
     }
     if (oom) {
@@ -147,15 +193,14 @@ static void api_submit_events(Trailmap__Trailmap_Service *svc, const Trailmap__S
     if (vec.n > 0) {
         if (tm_store_add(c->srv->store, &vec, in->session_key && *in->session_key ? in->session_key : NULL, &res,
                          &err) != 0) {
-            tm_log_error("api", "SubmitEvents: %s", err.msg);
-            fail(c, TRAILMAP__STATUS__UNAVAILABLE, "could not store the batch: %s", err.msg);
+            fail_store(c, TRAILMAP__STATUS__UNAVAILABLE, "the store could not write the batch", err.msg);
             goto out;
         }
     }
     Trailmap__SubmitEventsResponse r = TRAILMAP__SUBMIT_EVENTS_RESPONSE__INIT;
     r.accepted = res.accepted;
     r.duplicates = res.duplicates + dup_in_batch;
-    r.rejected = rej.n;
+    r.rejected = rej.total;
     r.n_rejections = rej.n;
     rej.p = calloc(rej.n + 1, sizeof(*rej.p));
     if (!rej.p) {
@@ -215,7 +260,7 @@ static void api_list_sessions(Trailmap__Trailmap_Service *svc, const Trailmap__L
     tm_error err;
     if (tm_store_list_sessions(c->srv->store, in->principal && *in->principal ? in->principal : NULL, in->from_ms,
                                in->to_ms, offset, limit, &rows, &n, &more, &err) != 0) {
-        fail(c, TRAILMAP__STATUS__INTERNAL, "%s", err.msg);
+        fail_store(c, TRAILMAP__STATUS__INTERNAL, "the store could not list sessions", err.msg);
         done(NULL, data);
         return;
     }
@@ -257,7 +302,15 @@ static tm_mapped *mapped_session(call *c, const char *key, tm_session_row *row) 
         return NULL;
     }
     if (rc) {
-        fail(c, TRAILMAP__STATUS__INTERNAL, "%s", err.msg);
+        fail_store(c, TRAILMAP__STATUS__INTERNAL, "the store could not read the session", err.msg);
+        return NULL;
+    }
+    /* mapping holds every event of the session in memory at once */
+    size_t max_events = limit_of(c->srv->max_session_events, TM_API_MAX_SESSION_EVENTS);
+    if (row->events > max_events) {
+        fail(c, TRAILMAP__STATUS__RESOURCE_EXHAUSTED,
+             "session \"%s\" has %llu events, more than the %zu this server maps at once (--max-session-events)", key,
+             (unsigned long long)row->events, max_events);
         return NULL;
     }
     tm_ruleset *rs = tm_server_rules(c->srv);
@@ -276,7 +329,8 @@ static tm_mapped *mapped_session(call *c, const char *key, tm_session_row *row) 
     m->refs = 1;
     m->rs = rs;
     if (tm_store_load_events(c->srv->store, key, &m->events, &m->version, &err) != 0) {
-        fail(c, err.code == TM_ENOTFOUND ? TRAILMAP__STATUS__NOT_FOUND : TRAILMAP__STATUS__INTERNAL, "%s", err.msg);
+        if (err.code == TM_ENOTFOUND) fail(c, TRAILMAP__STATUS__NOT_FOUND, "no session \"%s\"", key);
+        else fail_store(c, TRAILMAP__STATUS__INTERNAL, "the store could not read the session's events", err.msg);
         tm_mapped_unref(m);
         return NULL;
     }
@@ -459,7 +513,7 @@ static void api_get_stats(Trailmap__Trailmap_Service *svc, const Trailmap__GetSt
     tm_error err;
     uint64_t sessions = 0, events = 0;
     if (tm_store_counts(s->store, &sessions, &events, &err) != 0) {
-        fail(c, TRAILMAP__STATUS__INTERNAL, "%s", err.msg);
+        fail_store(c, TRAILMAP__STATUS__INTERNAL, "the store could not count events", err.msg);
         done(NULL, data);
         return;
     }
@@ -516,19 +570,48 @@ static void ruleset_info(Trailmap__RulesetInfo *info, const tm_ruleset *rs, int6
     info->loaded_ms = loaded_ms;
 }
 
-/* All errors, one per line. */
+/* A loader message with directory `dir` taken out wherever it is named
+ * ("first defined at DIR/signals/x.json:2:13" too): files are named
+ * relative to it, the directory itself as ".".  Only whole path names
+ * match: "rules" in "3 rules" is left alone. */
+static char *strip_dir(const char *msg, const char *dir) {
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/') dl--;
+    char *out = malloc(strlen(msg) + 1), *p = out;
+    if (!out) return NULL;
+    for (const char *q = msg; *q;) {
+        int starts = q == msg || strchr(" \t\"'(", q[-1]);
+        if (dl && starts && strncmp(q, dir, dl) == 0 && strchr("/: \"'", q[dl])) {
+            q += dl;
+            if (*q == '/') q++;
+            else *p++ = '.';
+            continue;
+        }
+        *p++ = *q++;
+    }
+    *p = 0;
+    return out;
+}
+
+/* All errors, one per line, with `strip` (a directory, or NULL) taken out
+ * of them as strip_dir does. */
 static char *join_errors(const tm_errlist *errs, const char *strip) {
-    size_t len = 1, sl = strip ? strlen(strip) : 0;
+    size_t len = 1;
     for (size_t i = 0; i < errs->n; i++) len += strlen(errs->v[i]) + 1;
     char *out = malloc(len), *p = out;
     if (!out) return NULL;
     for (size_t i = 0; i < errs->n; i++) {
-        const char *e = errs->v[i];
-        if (sl && strncmp(e, strip, sl) == 0) e += sl;
-        size_t l = strlen(e);
-        memcpy(p, e, l);
+        char *e = strip ? strip_dir(errs->v[i], strip) : NULL;
+        if (strip && !e) {
+            free(out);
+            return NULL;
+        }
+        const char *t = e ? e : errs->v[i];
+        size_t l = strlen(t); /* never longer than the original */
+        memcpy(p, t, l);
         p += l;
         *p++ = '\n';
+        free(e);
     }
     if (p > out) p--;
     *p = 0;
@@ -545,7 +628,9 @@ static void api_reload_rules(Trailmap__Trailmap_Service *svc, const Trailmap__Re
     tm_ruleset *before = tm_server_rules(s);
     int changed = 0;
     if (tm_reload_rules(s, "ReloadRules", &errs, &changed) != 0) {
-        char *all = join_errors(&errs, NULL);
+        /* files named relative to the rules directory: the client does
+         * not learn the server's paths */
+        char *all = join_errors(&errs, s->rules_dir);
         fail(c, TRAILMAP__STATUS__INVALID_ARGUMENT, "%zu error%s; still using rules %s\n%s", errs.n,
              errs.n == 1 ? "" : "s", before->version, all ? all : "");
         free(all);
@@ -601,26 +686,6 @@ static void remove_tree(const char *dir) {
     if (system(cmd) != 0) tm_log_warn("api", "could not remove %s", dir);
 }
 
-/* A loader message with the scratch directory taken out wherever it is
- * named ("first defined at DIR/signals/x.json:2:13" too): files are named
- * as the client sent them, the directory itself as ".". */
-static char *strip_scratch(const char *msg, const char *dir) {
-    size_t dl = strlen(dir);
-    char *out = malloc(strlen(msg) + 1), *p = out;
-    if (!out) return NULL;
-    for (const char *q = msg; *q;) {
-        if (strncmp(q, dir, dl) == 0) {
-            q += dl;
-            if (*q == '/') q++;
-            else *p++ = '.';
-            continue;
-        }
-        *p++ = *q++;
-    }
-    *p = 0;
-    return out;
-}
-
 static void api_validate_rules(Trailmap__Trailmap_Service *svc, const Trailmap__ValidateRulesRequest *in,
                                Trailmap__ValidateRulesResponse_Closure done, void *data) {
     (void)svc;
@@ -657,7 +722,7 @@ static void api_validate_rules(Trailmap__Trailmap_Service *svc, const Trailmap__
     int rc = tm_rules_load(dir, &rs, &errs);
     char **msgs = calloc(errs.n + 1, sizeof(*msgs));
     for (size_t i = 0; msgs && i < errs.n; i++) {
-        if (!(msgs[i] = strip_scratch(errs.v[i], dir))) {
+        if (!(msgs[i] = strip_dir(errs.v[i], dir))) {
             for (size_t k = 0; k < i; k++) free(msgs[k]);
             free(msgs);
             msgs = NULL;
@@ -777,48 +842,116 @@ static int frame(uint64_t id, call *c, uint8_t **out, size_t *out_len) {
     return 0;
 }
 
+/* The method named by a request, or NULL.  Compared over its whole length:
+ * "Health\0X" is no method. */
+static const ProtobufCMethodDescriptor *find_method(tm_wire_bytes m) {
+    char name[64];
+    if (m.len == 0 || m.len >= sizeof(name) || memchr(m.p, 0, m.len)) return NULL;
+    memcpy(name, m.p, m.len);
+    name[m.len] = 0;
+    return protobuf_c_service_descriptor_get_method_by_name(&trailmap__trailmap__descriptor, name);
+}
+
+/* The role of the request's token; a token with a NUL byte is unknown
+ * (tm_auth_role compares C strings: "TOKEN\0junk" must not pass as
+ * "TOKEN"). */
+static int token_role(const tm_auth *a, tm_wire_bytes t) {
+    if (t.len == 0 || memchr(t.p, 0, t.len)) return TM_ROLE_NONE;
+    char *tok = strndup((const char *)t.p, t.len);
+    if (!tok) return TM_ROLE_NONE;
+    int role = tm_auth_role(a, tok);
+    free(tok);
+    return role;
+}
+
+/* Checks the token of request rq for method md.  0, or fills c. */
+static int authorize(tm_server *s, const tm_wire_request *rq, const ProtobufCMethodDescriptor *md, call *c) {
+    if (!s->auth) return 0;
+    int role = token_role(s->auth, rq->token);
+    if (role == TM_ROLE_NONE) {
+        fail(c, TRAILMAP__STATUS__UNAUTHENTICATED, "%s", rq->token.len ? "unknown token" : "a token is required");
+        return -1;
+    }
+    if (role < role_needed(md->name)) {
+        fail(c, TRAILMAP__STATUS__PERMISSION_DENIED, "%s needs the %s role; this token has %s", md->name,
+             tm_auth_role_name(role_needed(md->name)), tm_auth_role_name(role));
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks the payload against its message type and the server's limits
+ * before protobuf-c unpacks it: unpacking may allocate a few times the
+ * request's size (4x + 64 KiB), never more.  0, or fills c. */
+static int check_payload(tm_server *s, const ProtobufCMethodDescriptor *md, tm_wire_bytes pl, size_t req_len,
+                         call *c) {
+    tm_wire_limits lim;
+    lim.max_alloc = (req_len > SIZE_MAX / 8 ? SIZE_MAX / 2 : req_len * 4) + (64u << 10);
+    lim.max_repeated = limit_of(s->max_batch_records, TM_API_MAX_BATCH_RECORDS);
+    size_t estimate = 0;
+    tm_error err;
+    int rc = tm_wire_check(md->input, pl.p, pl.len, &lim, &estimate, &err);
+    if (rc == TM_ENOMEM) {
+        fail(c, TRAILMAP__STATUS__RESOURCE_EXHAUSTED, "%s: %s", md->name, err.msg);
+        return -1;
+    }
+    if (rc) {
+        fail(c, TRAILMAP__STATUS__INVALID_ARGUMENT, "malformed payload: not a %s message: %s", md->input->name,
+             err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes len bytes of the in-flight budget, or says the server is busy.
+ * A request alone is always let in, so a message as large as the server
+ * accepts can pass whatever the budget. */
+static int admit(tm_server *s, size_t len, call *c) {
+    size_t max = limit_of(s->max_inflight_bytes, TM_API_MAX_INFLIGHT_BYTES);
+    size_t now = __atomic_add_fetch(&s->inflight_bytes, len, __ATOMIC_RELAXED);
+    if (now > max && now != len) {
+        __atomic_sub_fetch(&s->inflight_bytes, len, __ATOMIC_RELAXED);
+        fail(c, TRAILMAP__STATUS__RESOURCE_EXHAUSTED,
+             "the server is busy: %zu bytes of requests in progress (limit %zu); try again", now - len, max);
+        return -1;
+    }
+    return 0;
+}
+
+/* Order matters: the framing is read without allocating, the token is
+ * checked, and only then is the payload checked and unpacked, so an
+ * unauthenticated client cannot make the server allocate. */
 int tm_api_handle(tm_server *s, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len) {
     call c = {s, TRAILMAP__STATUS__OK, NULL, NULL, 0};
-    uint64_t id = 0;
-    Trailmap__RpcRequest *rq = NULL;
+    tm_wire_request rq;
+    tm_error err;
+    memset(&rq, 0, sizeof(rq));
+    int admitted = 0;
     if (len > s->max_message_bytes) {
         __atomic_add_fetch(&s->requests_bad, 1, __ATOMIC_RELAXED);
         fail(&c, TRAILMAP__STATUS__RESOURCE_EXHAUSTED, "message of %zu bytes is larger than the server accepts (%zu)",
              len, s->max_message_bytes);
         goto reply;
     }
-    rq = trailmap__rpc_request__unpack(NULL, len, req);
-    if (!rq) {
+    if (tm_wire_read_request(req, len, &rq, &err) != 0) {
         __atomic_add_fetch(&s->requests_bad, 1, __ATOMIC_RELAXED);
-        fail(&c, TRAILMAP__STATUS__INVALID_ARGUMENT, "malformed request: not an RpcRequest message");
+        fail(&c, TRAILMAP__STATUS__INVALID_ARGUMENT, "malformed request: not an RpcRequest message: %s", err.msg);
         goto reply;
     }
-    id = rq->request_id;
-    const ProtobufCMethodDescriptor *md =
-        protobuf_c_service_descriptor_get_method_by_name(&trailmap__trailmap__descriptor, rq->method);
+    const ProtobufCMethodDescriptor *md = find_method(rq.method);
     if (!md) {
         __atomic_add_fetch(&s->requests_bad, 1, __ATOMIC_RELAXED);
-        fail(&c, TRAILMAP__STATUS__UNIMPLEMENTED, "unknown method \"%s\"", rq->method);
+        fail(&c, TRAILMAP__STATUS__UNIMPLEMENTED, "unknown method \"%.*s\"",
+             (int)(rq.method.len > 64 ? 64 : rq.method.len), rq.method.len ? (const char *)rq.method.p : "");
         goto reply;
     }
     unsigned idx = (unsigned)(md - trailmap__trailmap__descriptor.methods);
     if (idx < TM_MAX_METHODS) __atomic_add_fetch(&s->requests[idx], 1, __ATOMIC_RELAXED);
-    if (s->auth) {
-        const char *tok = rq->auth_token ? rq->auth_token : "", *who = NULL;
-        int role = tm_auth_check(s->auth, tok, strlen(tok), &who);
-        if (role == TM_ROLE_NONE) {
-            fail(&c, TRAILMAP__STATUS__UNAUTHENTICATED, "%s", rq->auth_token && *rq->auth_token ? "unknown token" : "a token is required");
-            goto reply;
-        }
-        if (role < role_needed(md->name)) {
-            fail(&c, TRAILMAP__STATUS__PERMISSION_DENIED, "%s needs the %s role; this token has %s", md->name,
-                 tm_auth_role_name(role_needed(md->name)), tm_auth_role_name(role));
-            goto reply;
-        }
-        /* admin actions say who did them: the token's name, never the token */
-        if (role_needed(md->name) == TM_ROLE_ADMIN) tm_log_info("api", "%s by token '%s'", md->name, who);
-    }
-    ProtobufCMessage *input = protobuf_c_message_unpack(md->input, NULL, rq->payload.len, rq->payload.data);
+    if (authorize(s, &rq, md, &c) != 0) goto reply;
+    if (admit(s, len, &c) != 0) goto reply;
+    admitted = 1;
+    if (check_payload(s, md, rq.payload, len, &c) != 0) goto reply;
+    ProtobufCMessage *input = protobuf_c_message_unpack(md->input, NULL, rq.payload.len, rq.payload.p);
     if (!input) {
         fail(&c, TRAILMAP__STATUS__INVALID_ARGUMENT, "malformed payload: not a %s message", md->input->name);
         goto reply;
@@ -826,8 +959,8 @@ int tm_api_handle(tm_server *s, const uint8_t *req, size_t len, uint8_t **out, s
     service.base.invoke(&service.base, idx, input, answer, &c);
     protobuf_c_message_free_unpacked(input, NULL);
 reply:
-    if (rq) trailmap__rpc_request__free_unpacked(rq, NULL);
-    int rc = frame(id, &c, out, out_len);
+    if (admitted) __atomic_sub_fetch(&s->inflight_bytes, len, __ATOMIC_RELAXED);
+    int rc = frame(rq.request_id, &c, out, out_len);
     free(c.message);
     free(c.payload);
     return rc;

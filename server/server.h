@@ -26,6 +26,12 @@ typedef struct tm_server {
 
     int64_t started_ms;
     size_t max_message_bytes;
+    /* limits of api.c (0: the default named there, see README "Limits") */
+    size_t max_batch_records;     /* elements of any repeated field of a request */
+    size_t max_decoded_bytes;     /* decompressed documents of one SubmitEvents */
+    size_t max_session_events;    /* GetSession and GetEvents of larger sessions are refused */
+    size_t max_inflight_bytes;    /* request bytes being handled at once */
+    size_t inflight_bytes;        /* atomically */
     uint64_t requests[TM_MAX_METHODS]; /* by method index, atomically */
     uint64_t requests_bad;             /* malformed or unknown method */
 } tm_server;

@@ -83,6 +83,10 @@ static char *fmt(const char *f, ...) {
 static int bad(ctx *c, loc l, const char *f, ...) __attribute__((format(printf, 3, 4)));
 static int bad(ctx *c, loc l, const char *f, ...) {
     if (!c->rep) return 0;
+    if (c->rep->max_problems && c->rep->n >= c->rep->max_problems) {
+        c->rep->omitted++; /* counted, not kept: the report stays small */
+        return 0;
+    }
     va_list ap;
     va_start(ap, f);
     char *msg = vfmt(f, ap);
@@ -124,6 +128,7 @@ void tm_input_report_free(tm_input_report *r) {
     r->v = NULL;
     r->n = r->cap = 0;
     r->accepted = 0;
+    r->omitted = 0;
 }
 
 /* --------------------------------------------------------------- records */
@@ -329,13 +334,17 @@ static int decode_text(ctx *c, const char *t, size_t n) {
 
 #define ZCHUNK ((size_t)1 << 30)
 
-static int gunzip(ctx *c, const unsigned char *in, size_t n, unsigned char **out, size_t *outn) {
+/* Inflates in[0, n) into a new buffer of at most max + 1 bytes: output
+ * past max bytes is an error, so a small bomb never grows large. */
+static int gunzip(ctx *c, const unsigned char *in, size_t n, size_t max, unsigned char **out, size_t *outn) {
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
     *out = NULL;
     *outn = 0;
+    if (max == SIZE_MAX) max--;
     if (inflateInit2(&zs, 15 + 32) != Z_OK) return tm_error_set(c->err, TM_ENOMEM, "out of memory");
     size_t cap = n < SIZE_MAX / 8 - 4096 ? n * 4 + 4096 : n;
+    if (cap > max + 1) cap = max + 1;
     unsigned char *buf = malloc(cap);
     size_t ipos = 0, opos = 0;
     int rc = 0;
@@ -351,23 +360,24 @@ static int gunzip(ctx *c, const unsigned char *in, size_t n, unsigned char **out
             ipos += k;
         }
         if (opos == cap) {
-            if (cap > SIZE_MAX / 2) {
-                rc = tm_error_set(c->err, TM_ENOMEM, "%s: the decompressed data is too large", c->name);
-                goto done;
-            }
-            unsigned char *nb = realloc(buf, cap * 2);
+            size_t ncap = cap > max / 2 ? max + 1 : cap * 2;
+            unsigned char *nb = realloc(buf, ncap);
             if (!nb) {
                 rc = tm_error_set(c->err, TM_ENOMEM, "out of memory");
                 goto done;
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
         size_t room = cap - opos < ZCHUNK ? cap - opos : ZCHUNK;
         zs.next_out = buf + opos;
         zs.avail_out = (uInt)room;
         int r = inflate(&zs, Z_NO_FLUSH);
         opos += room - zs.avail_out;
+        if (opos > max) {
+            rc = tm_error_set(c->err, TM_ENOMEM, "%s inflates to more than %zu bytes", c->name, max);
+            goto done;
+        }
         if (r == Z_STREAM_END) {
             size_t left = zs.avail_in + (n - ipos);
             if (left == 0) break;
@@ -415,27 +425,39 @@ done:
 
 /* ------------------------------------------------------------------ entry */
 
-int tm_input_decode(const char *name, const unsigned char *buf, size_t len, tm_eventvec *out,
-                    tm_input_report *report, tm_error *err) {
+int tm_input_decode_max(const char *name, const unsigned char *buf, size_t len, size_t max_decoded,
+                        size_t *decoded, tm_eventvec *out, tm_input_report *report, tm_error *err) {
     ctx c = {name ? name : "-", out, report, err};
     if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
         unsigned char *txt;
         size_t n;
-        int rc = gunzip(&c, buf, len, &txt, &n);
+        int rc = gunzip(&c, buf, len, max_decoded, &txt, &n);
         if (rc != 0) return rc;
+        if (decoded) *decoded = n;
         rc = decode_text(&c, (const char *)txt, n);
         free(txt);
         return rc;
     }
+    if (decoded) *decoded = len;
     return decode_text(&c, (const char *)buf, len);
 }
 
-int tm_input_read_file(const char *path, tm_eventvec *out, tm_input_report *report, tm_error *err) {
+int tm_input_decode(const char *name, const unsigned char *buf, size_t len, tm_eventvec *out,
+                    tm_input_report *report, tm_error *err) {
+    return tm_input_decode_max(name, buf, len, TM_INPUT_MAX_DECODED, NULL, out, report, err);
+}
+
+int tm_input_read_file_max(const char *path, size_t max_decoded, tm_eventvec *out, tm_input_report *report,
+                           tm_error *err) {
     char *buf;
     size_t n;
     int rc = tm_file_read(path, &buf, &n, err);
     if (rc) return rc;
-    rc = tm_input_decode(path, (const unsigned char *)buf, n, out, report, err);
+    rc = tm_input_decode_max(path, (const unsigned char *)buf, n, max_decoded, NULL, out, report, err);
     free(buf);
     return rc;
+}
+
+int tm_input_read_file(const char *path, tm_eventvec *out, tm_input_report *report, tm_error *err) {
+    return tm_input_read_file_max(path, TM_INPUT_MAX_DECODED, out, report, err);
 }

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <zlib.h>
+
 #include "api.h"
 #include "test.h"
 #include "trailmap.pb-c.h"
@@ -37,6 +40,11 @@ static Trailmap__RpcResponse *rpc(const char *method, const char *token, const P
     return r;
 }
 
+/* An RpcRequest with method and token given with their lengths (so they
+ * may hold NUL bytes) and payload msg. */
+static Trailmap__RpcResponse *rpc_n(const char *method, size_t mlen, const char *token, size_t tlen,
+                                   const ProtobufCMessage *msg);
+
 static Trailmap__RpcResponse *raw(const uint8_t *bytes, size_t n) {
     uint8_t *out = NULL;
     size_t out_len = 0;
@@ -44,6 +52,190 @@ static Trailmap__RpcResponse *raw(const uint8_t *bytes, size_t n) {
     Trailmap__RpcResponse *r = trailmap__rpc_response__unpack(NULL, out_len, out);
     free(out);
     return r;
+}
+
+static Trailmap__RpcResponse *rpc_n(const char *method, size_t mlen, const char *token, size_t tlen,
+                                   const ProtobufCMessage *msg) {
+    size_t pl = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+    uint8_t *buf = malloc(mlen + tlen + pl + 64), *p = buf;
+    /* method (1), auth_token (3), payload (4); lengths under 128 here except the payload */
+    *p++ = 0x0a;
+    *p++ = (uint8_t)mlen;
+    memcpy(p, method, mlen);
+    p += mlen;
+    *p++ = 0x1a;
+    *p++ = (uint8_t)tlen;
+    memcpy(p, token, tlen);
+    p += tlen;
+    *p++ = 0x22;
+    size_t l = pl;
+    do {
+        *p++ = (uint8_t)((l & 0x7f) | (l > 0x7f ? 0x80 : 0));
+        l >>= 7;
+    } while (l);
+    if (msg) p += protobuf_c_message_pack(msg, p);
+    Trailmap__RpcResponse *r = raw(buf, (size_t)(p - buf));
+    free(buf);
+    return r;
+}
+
+static int status_of(Trailmap__RpcResponse *r) {
+    int s = r ? (int)r->status : -1;
+    if (r) trailmap__rpc_response__free_unpacked(r, NULL);
+    return s;
+}
+
+/* gzip of n spaces: a small document that inflates to n bytes */
+static uint8_t *gzip_spaces(size_t n, size_t *out_len) {
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+    size_t cap = n / 500 + 1024;
+    uint8_t *out = malloc(cap), in[65536];
+    memset(in, ' ', sizeof(in));
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    for (size_t left = n; left > 0 || z.avail_in > 0;) {
+        if (z.avail_in == 0) {
+            size_t k = left < sizeof(in) ? left : sizeof(in);
+            z.next_in = in;
+            z.avail_in = (uInt)k;
+            left -= k;
+        }
+        deflate(&z, Z_NO_FLUSH);
+    }
+    while (deflate(&z, Z_FINISH) != Z_STREAM_END) {}
+    *out_len = z.total_out;
+    deflateEnd(&z);
+    return out;
+}
+
+/* The limits of api.c: padding, NUL bytes, caps, bombs, paths. */
+static void test_limits(const char *dir) {
+    Trailmap__HealthRequest hr = TRAILMAP__HEALTH_REQUEST__INIT;
+    /* "Health\0X" is no method */
+    Trailmap__RpcResponse *r = rpc_n("Health\0X", 8, "", 0, &hr.base);
+    CHECK(r && r->status == TRAILMAP__STATUS__UNIMPLEMENTED);
+    CHECK_INT(status_of(r), TRAILMAP__STATUS__UNIMPLEMENTED);
+    CHECK_INT(status_of(rpc_n("Health", 6, "", 0, &hr.base)), TRAILMAP__STATUS__OK);
+
+    /* an RpcRequest with a field it does not have, or a field twice */
+    static const uint8_t unknown[] = {0x0a, 0x06, 'H', 'e', 'a', 'l', 't', 'h', 0x2a, 0x01, 'x'};
+    r = raw(unknown, sizeof(unknown));
+    CHECK(r && r->status == TRAILMAP__STATUS__INVALID_ARGUMENT && strstr(r->error_message, "no field 5"));
+    status_of(r);
+    static const uint8_t twice[] = {0x0a, 0x06, 'H', 'e', 'a', 'l', 't', 'h', 0x0a, 0x06, 'H', 'e', 'a', 'l', 't', 'h'};
+    CHECK_INT(status_of(raw(twice, sizeof(twice))), TRAILMAP__STATUS__INVALID_ARGUMENT);
+    /* a payload padded with unknown fields */
+    static const uint8_t padded[] = {0x0a, 0x06, 'H', 'e', 'a', 'l', 't', 'h', 0x22, 0x04, 0x7a, 0x02, 'x', 'y'};
+    r = raw(padded, sizeof(padded));
+    CHECK(r && r->status == TRAILMAP__STATUS__INVALID_ARGUMENT && strstr(r->error_message, "HealthRequest"));
+    status_of(r);
+
+    size_t saved_max = srv.max_message_bytes;
+    srv.max_message_bytes = 1 << 20;
+    /* many empty records: the estimate passes 4x the request */
+    enum { MANY = 30000 };
+    char **empty = calloc(MANY, sizeof(*empty));
+    for (size_t i = 0; i < MANY; i++) empty[i] = "";
+    Trailmap__SubmitEventsRequest sub = TRAILMAP__SUBMIT_EVENTS_REQUEST__INIT;
+    sub.records = empty;
+    sub.n_records = MANY;
+    r = rpc_n("SubmitEvents", 12, "", 0, &sub.base);
+    CHECK(r && r->status == TRAILMAP__STATUS__RESOURCE_EXHAUSTED && strstr(r->error_message, "allocate"));
+    status_of(r);
+    /* and the element cap, with records long enough to pass the estimate */
+    char junk100[101];
+    memset(junk100, 'x', 100);
+    junk100[100] = 0;
+    for (size_t i = 0; i < MANY; i++) empty[i] = junk100;
+    srv.max_batch_records = 1000;
+    sub.n_records = 1001;
+    r = rpc_n("SubmitEvents", 12, "", 0, &sub.base);
+    CHECK(r && r->status == TRAILMAP__STATUS__RESOURCE_EXHAUSTED && strstr(r->error_message, "records"));
+    status_of(r);
+    /* under both: every record rejected, the first 100 listed */
+    sub.n_records = 1000;
+    r = rpc_n("SubmitEvents", 12, "", 0, &sub.base);
+    CHECK(r && r->status == TRAILMAP__STATUS__OK);
+    if (r && r->status == TRAILMAP__STATUS__OK) {
+        Trailmap__SubmitEventsResponse *sr = trailmap__submit_events_response__unpack(NULL, r->payload.len, r->payload.data);
+        CHECK(sr && sr->rejected == 1000 && sr->n_rejections == 100 && sr->rejections[99]->index == 99);
+        if (sr) trailmap__submit_events_response__free_unpacked(sr, NULL);
+    }
+    status_of(r);
+    srv.max_batch_records = 0;
+    free(empty);
+
+    /* a gzip bomb: RESOURCE_EXHAUSTED naming the document and the limit */
+    size_t gl;
+    uint8_t *gz = gzip_spaces((size_t)64 << 20, &gl);
+    CHECK(gz && gl < 200000);
+    Trailmap__Document doc = TRAILMAP__DOCUMENT__INIT, *docs[] = {&doc};
+    doc.name = "bomb.json.gz";
+    doc.content.data = gz;
+    doc.content.len = gl;
+    Trailmap__SubmitEventsRequest bomb = TRAILMAP__SUBMIT_EVENTS_REQUEST__INIT;
+    bomb.documents = docs;
+    bomb.n_documents = 1;
+    srv.max_decoded_bytes = 1 << 20;
+    r = rpc_n("SubmitEvents", 12, "", 0, &bomb.base);
+    CHECK(r && r->status == TRAILMAP__STATUS__RESOURCE_EXHAUSTED && strstr(r->error_message, "bomb.json.gz") &&
+          strstr(r->error_message, "more than 1048576 bytes"));
+    status_of(r);
+    /* the budget is per batch: two documents of 600 KB each do not fit 1 MiB */
+    free(gz);
+    gz = gzip_spaces(600000, &gl);
+    doc.content.data = gz;
+    doc.content.len = gl;
+    Trailmap__Document *two[] = {&doc, &doc};
+    bomb.documents = two;
+    bomb.n_documents = 2;
+    CHECK_INT(status_of(rpc_n("SubmitEvents", 12, "", 0, &bomb.base)), TRAILMAP__STATUS__RESOURCE_EXHAUSTED);
+    bomb.n_documents = 1; /* one fits: only blanks, no events, and nothing rejected */
+    CHECK_INT(status_of(rpc_n("SubmitEvents", 12, "", 0, &bomb.base)), TRAILMAP__STATUS__OK);
+    srv.max_decoded_bytes = 0;
+    free(gz);
+    srv.max_message_bytes = saved_max;
+
+    /* a session larger than --max-session-events: refused, not mapped */
+    Trailmap__GetSessionRequest gs = TRAILMAP__GET_SESSION_REQUEST__INIT;
+    gs.key = "s1";
+    srv.max_session_events = 1;
+    CHECK_INT(status_of(rpc_n("GetSession", 10, "", 0, &gs.base)), TRAILMAP__STATUS__OK); /* 1 event */
+    char *more[] = {"{\"eventTime\":\"2023-01-01T00:00:05Z\",\"eventID\":\"e3\",\"eventSource\":\"iam.amazonaws.com\","
+                    "\"eventName\":\"ListRoles\",\"awsRegion\":\"us-east-1\"}"};
+    Trailmap__SubmitEventsRequest add = TRAILMAP__SUBMIT_EVENTS_REQUEST__INIT;
+    add.records = more;
+    add.n_records = 1;
+    add.session_key = "s1";
+    CHECK_INT(status_of(rpc_n("SubmitEvents", 12, "", 0, &add.base)), TRAILMAP__STATUS__OK);
+    r = rpc_n("GetSession", 10, "", 0, &gs.base);
+    CHECK(r && r->status == TRAILMAP__STATUS__RESOURCE_EXHAUSTED && strstr(r->error_message, "2 events"));
+    status_of(r);
+    Trailmap__GetEventsRequest ge = TRAILMAP__GET_EVENTS_REQUEST__INIT;
+    ge.key = "s1";
+    CHECK_INT(status_of(rpc_n("GetEvents", 9, "", 0, &ge.base)), TRAILMAP__STATUS__RESOURCE_EXHAUSTED);
+    srv.max_session_events = 0;
+    CHECK_INT(status_of(rpc_n("GetSession", 10, "", 0, &gs.base)), TRAILMAP__STATUS__OK);
+
+    /* ReloadRules errors name files relative to the rules directory */
+    char bad[1100], file[1200];
+    snprintf(bad, sizeof(bad), "%s/badrules", dir);
+    mkdir(bad, 0700);
+    snprintf(file, sizeof(file), "%s/overrides.json", bad);
+    FILE *f = fopen(file, "w");
+    fputs("{\n  \"x\": [\n", f);
+    fclose(f);
+    char *saved_dir = srv.rules_dir;
+    srv.rules_dir = bad;
+    Trailmap__ReloadRulesRequest rr = TRAILMAP__RELOAD_RULES_REQUEST__INIT;
+    r = rpc_n("ReloadRules", 11, "", 0, &rr.base);
+    CHECK(r && r->status == TRAILMAP__STATUS__INVALID_ARGUMENT);
+    CHECK(r && strstr(r->error_message, "overrides.json") && !strstr(r->error_message, dir));
+    if (r && strstr(r->error_message, dir)) fprintf(stderr, "ReloadRules said: %s\n", r->error_message);
+    status_of(r);
+    srv.rules_dir = saved_dir;
 }
 
 int main(void) {
@@ -149,6 +341,8 @@ int main(void) {
     CHECK(r && r->status == TRAILMAP__STATUS__NOT_FOUND);
     if (r) trailmap__rpc_response__free_unpacked(r, NULL);
 
+    test_limits(dir);
+
     /* tokens and roles */
     snprintf(tokens, sizeof(tokens), "%s/tokens", dir);
     FILE *f = fopen(tokens, "w");
@@ -171,6 +365,14 @@ int main(void) {
     r = rpc("Health", "readtoken123", &hr.base, 18);
     CHECK(r && r->status == TRAILMAP__STATUS__OK);
     if (r) trailmap__rpc_response__free_unpacked(r, NULL);
+    /* a token is compared over its whole length: "readtoken123\0junk" is unknown */
+    r = rpc_n("Health", 6, "readtoken123\0junk", 17, &hr.base);
+    CHECK(r && r->status == TRAILMAP__STATUS__UNAUTHENTICATED && strstr(r->error_message, "unknown token"));
+    status_of(r);
+    CHECK_INT(status_of(rpc_n("Health", 6, "readtoken123", 12, &hr.base)), TRAILMAP__STATUS__OK);
+    /* the token is checked before the payload is looked at */
+    static const uint8_t padded_noauth[] = {0x0a, 0x06, 'H', 'e', 'a', 'l', 't', 'h', 0x22, 0x02, 0x7a, 0x00};
+    CHECK_INT(status_of(raw(padded_noauth, sizeof(padded_noauth))), TRAILMAP__STATUS__UNAUTHENTICATED);
 
     tm_auth_free(srv.auth);
     tm_cache_free(srv.cache);
