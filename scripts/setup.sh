@@ -3,7 +3,7 @@
 # (or with sudo) on Debian 12.  BUILD_DIR overrides the build folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PKGS="build-essential cmake pkg-config python3 openssl libjansson-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libnng-dev libuv1-dev libsqlite3-dev nettle-dev"
+PKGS="build-essential cmake pkg-config python3 openssl libjansson-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libnng-dev libuv1-dev libsqlite3-dev nettle-dev libmicrohttpd-dev libgnutls28-dev"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -1,758 +1,278 @@
-/* http.c: the web page and its JSON endpoints (see http.h).
+/* http.c: the web listener, on libmicrohttpd (see http.h; what a request
+ * means is http_route.c's business, this file only moves bytes).
  *
- * Threads: nng calls the handlers on its own threads.  The asset handler
- * answers at once from memory.  The API handler parses the request into a
- * job, puts it on a mutex-guarded queue and wakes the loop with
- * uv_async_send; the loop queues the job on its thread pool (uv_queue_work),
- * where tm_api_invoke runs the method and the response is built; the
- * after-work callback, on the loop again, hands the response to nng
- * (nng_aio_set_output + nng_aio_finish).  nng keeps the request's aio alive
- * until it is finished, so a job never outlives what it answers; stopping
- * waits for the jobs in flight before it closes nng's server. */
+ * Threads.  MHD runs one internal thread (epoll) that accepts, reads,
+ * writes and calls the callbacks below.  Nothing slow may run there, so:
+ *   - the URI log callback, called once per request before MHD parses the
+ *     request line, keeps the raw target (MHD's own `url` is already
+ *     percent-decoded and stripped of its query; the route needs the bytes
+ *     as sent);
+ *   - the access handler asks tm_http_route with api_allowed 0: assets and
+ *     refusals are answered at once; an API request is copied into the
+ *     request, the connection is suspended (MHD_suspend_connection), and the
+ *     request goes on a mutex-guarded queue for the libuv loop
+ *     (uv_async_send), which runs tm_http_route in its thread pool
+ *     (uv_queue_work);
+ *   - the after-work callback, on the loop, resumes the connection
+ *     (MHD_resume_connection is thread-safe); MHD calls the access handler
+ *     again and it queues the answer.
+ * A request's memory belongs to MHD's connection from the URI log callback
+ * to the completed callback, and a suspended connection is never completed,
+ * so the pool never writes into freed memory.
+ *
+ * Limits: at most MAX_INFLIGHT API requests queued or running (503 beyond),
+ * a connection cap, an inactivity timeout per connection (slow or idle
+ * clients are closed by MHD), and a memory pool per connection that the
+ * request line and headers must fit in (MHD answers 414 or 431 when they
+ * don't). */
 #include "http.h"
 
-#include <jansson.h>
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+#include <netdb.h>
 #include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
-#include <nng/supplemental/tls/tls.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include "api.h"
-#include "tls.h"
+#include "fileio.h"
+#include "http_route.h"
 #include "log.h"
-#include "output.h"
-#include "rpc.h"
-#include "trailmap.pb-c.h"
-#include "view_proto.h"
-#include "web_assets.h"
+#include "netaddr.h"
 
-#define MAX_URI 4096        /* longer request targets get 414 */
-#define MAX_INFLIGHT 256    /* API requests queued or running at once; more get 503 */
-#define JSONL_PAGE 5000
+#define MAX_INFLIGHT 256              /* API requests queued or running at once; more get 503 */
+#define CONN_MEMORY (64 * 1024)       /* per connection: request line and headers must fit */
 
-enum { EP_HEALTH, EP_SESSIONS, EP_SESSION, EP_EVENTS, EP_CARTOGRAPHER, EP_JSONL };
+enum { REQ_NEW, REQ_STARTED, REQ_IN_POOL, REQ_ANSWERED };
 
-typedef struct job {
+typedef struct req {
     struct tm_http *h;
-    nng_aio *aio;             /* nng's; valid until finished */
-    int ep;
-    char *token, *key, *principal, *signal, *page_token;
-    int unmapped;
-    int64_t from_ms, to_ms;
-    uint32_t page_size;
-    nng_http_res *res;        /* the answer, made in the pool */
+    struct MHD_Connection *conn;
+    char *target;                 /* raw, as sent, up to a NUL */
+    uintptr_t version_at;         /* where MHD's version string must start (see uri_log_cb) */
+    int state;
+    /* copies for the pool thread */
+    char *method, *host, *auth;
+    uint64_t body_len;
+    tm_http_response res;
     uv_work_t work;
-    struct job *next;
-} job;
+    struct req *next;
+} req;
 
 struct tm_http {
     uv_loop_t *loop;
     tm_server *srv;
-    nng_http_server *server;
+    struct MHD_Daemon *d;
     char *url;
-    char *host;               /* the URL's host, for the Host header check */
-    int loopback;             /* the URL is a loopback address */
+    char *host;                   /* the URL's host, for the Host check */
+    tm_http_route_cfg cfg;
+    char *cert, *key;             /* PEM text, for https:// */
     uv_async_t async;
     pthread_mutex_t mu;
-    job *queue;               /* under mu: parsed, waiting for the loop */
-    int inflight;             /* under mu: queued or running */
-    int stopping;             /* under mu */
-    int closing;              /* loop thread: the server is being closed */
+    req *queue;                   /* under mu: waiting for the loop */
+    int inflight;                 /* under mu: queued or in the pool */
+    int answering;                /* under mu: requests past the access handler, not yet completed */
+    int stopping;                 /* under mu */
+    int closing;                  /* loop thread: the daemon is being stopped */
+    MHD_socket listen_fd;         /* from MHD_quiesce_daemon, closed after the daemon */
+    char last_error[256];         /* under mu: MHD's last log message (start failures) */
     uv_work_t stop_work;
     void (*done)(void *);
     void *done_arg;
 };
 
-/* ------------------------------------------------------------ responses */
+/* ------------------------------------------------------------- helpers */
 
-static const char *reason_of(int status) {
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
-    }
+/* MHD's messages go to our log; the last one also explains a failed start. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    tm_http *h = cls;
+    char line[256];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+    pthread_mutex_lock(&h->mu);
+    memcpy(h->last_error, line, n + 1);
+    pthread_mutex_unlock(&h->mu);
+    tm_log_warn("http", "libmicrohttpd: %s", line);
 }
 
-static int http_of_grpc(int status) {
-    switch (status) {
-    case TRAILMAP__STATUS__OK: return 200;
-    case TRAILMAP__STATUS__INVALID_ARGUMENT: return 400;
-    case TRAILMAP__STATUS__UNAUTHENTICATED: return 401;
-    case TRAILMAP__STATUS__PERMISSION_DENIED: return 403;
-    case TRAILMAP__STATUS__NOT_FOUND: return 404;
-    case TRAILMAP__STATUS__RESOURCE_EXHAUSTED: return 413;
-    default: return 500;
-    }
+static void req_free(req *r) {
+    if (!r) return;
+    free(r->target);
+    free(r->method);
+    free(r->host);
+    free(r->auth);
+    tm_http_response_clear(&r->res);
+    free(r);
 }
 
-/* A response with a copy of body; NULL when memory runs out. */
-static nng_http_res *make_res(int status, const char *ctype, const void *body, size_t len, const char *filename) {
-    nng_http_res *res;
-    if (nng_http_res_alloc(&res) != 0) return NULL;
-    int rv = nng_http_res_set_status(res, (uint16_t)status);
-    if (!rv) rv = nng_http_res_set_reason(res, reason_of(status));
-    if (!rv) rv = nng_http_res_set_header(res, "Content-Type", ctype);
-    if (!rv) rv = nng_http_res_set_header(res, "Cache-Control", "no-store");
-    if (!rv) rv = nng_http_res_set_header(res, "X-Content-Type-Options", "nosniff");
-    if (!rv && status == 401) rv = nng_http_res_set_header(res, "WWW-Authenticate", "Bearer realm=\"trailmap\"");
-    if (!rv && filename) {
-        char cd[256];
-        snprintf(cd, sizeof(cd), "attachment; filename=\"%s\"", filename);
-        rv = nng_http_res_set_header(res, "Content-Disposition", cd);
+/* The body a request announces: Content-Length, or 1 for a chunked one. */
+static uint64_t body_len_of(struct MHD_Connection *conn) {
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te) return 1;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl) return 0;
+    char *end;
+    unsigned long long v = strtoull(cl, &end, 10);
+    return *end || end == cl ? 1 : (uint64_t)v;
+}
+
+static void free_body(void *p) { free(p); }
+
+/* Hands r->res to MHD. */
+static enum MHD_Result send_res(tm_http *h, req *r) {
+    tm_http_response *res = &r->res;
+    struct MHD_Response *mr;
+    if (res->owned_body && res->body == (const unsigned char *)res->owned_body) {
+        mr = MHD_create_response_from_buffer_with_free_callback(res->len, res->owned_body, free_body);
+        if (mr) res->owned_body = NULL; /* MHD's now */
+    } else {
+        mr = MHD_create_response_from_buffer(res->len, (void *)res->body, MHD_RESPMEM_PERSISTENT);
     }
-    if (!rv) rv = nng_http_res_copy_data(res, len ? body : "", len);
-    if (rv) {
-        nng_http_res_free(res);
+    if (!mr) return MHD_NO; /* out of memory: MHD drops the connection */
+    for (size_t i = 0; i < res->nheaders; i++)
+        if (MHD_add_response_header(mr, res->headers[i].name, res->headers[i].value) != MHD_YES) {
+            MHD_destroy_response(mr);
+            return MHD_NO;
+        }
+    pthread_mutex_lock(&h->mu);
+    int stopping = h->stopping;
+    pthread_mutex_unlock(&h->mu);
+    /* while stopping, keep-alive connections end with their answer */
+    if (stopping) MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result rv = MHD_queue_response(r->conn, (unsigned int)res->status, mr);
+    MHD_destroy_response(mr);
+    return rv;
+}
+
+/* ------------------------------------------------------- MHD callbacks */
+
+static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn) {
+    tm_http *h = cls;
+    req *r = calloc(1, sizeof(*r));
+    if (!r) return NULL;
+    r->h = h;
+    r->conn = conn;
+    r->target = strdup(uri ? uri : "");
+    if (!r->target) {
+        free(r);
         return NULL;
     }
-    return res;
+    /* A NUL byte in the request line ends MHD's C string early:
+     * "GET /index.html\0.js HTTP/1.1" would reach us as "/index.html".  MHD
+     * parses the line in place and cuts it at the last space, so the version
+     * string it hands the access handler starts right after the whole
+     * target; when it does not start where this string's end says, bytes
+     * were hidden behind a NUL (see target_of).  Only the address is kept,
+     * never dereferenced. */
+    r->version_at = (uintptr_t)uri + strlen(uri ? uri : "") + 1;
+    return r;
 }
 
-static nng_http_res *error_res(int status, const char *msg);
-
-/* Takes doc; NULL doc (jansson refuses text that is not UTF-8, or memory
- * ran out) becomes a 500. */
-static nng_http_res *json_res(int status, json_t *doc) {
-    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(doc);
-    if (!text)
-        return status == 200 ? error_res(500, "the answer cannot be written as JSON (text that is not UTF-8, or "
-                                              "out of memory)")
-                             : NULL;
-    nng_http_res *res = make_res(status, "application/json; charset=utf-8", text, strlen(text), NULL);
-    free(text);
-    return res;
-}
-
-static nng_http_res *error_res(int status, const char *msg) {
-    nng_http_res *res = json_res(status, json_pack("{s:s}", "error", msg && *msg ? msg : reason_of(status)));
-    if (!res) {
-        static const char oom[] = "{\"error\":\"out of memory\"}";
-        res = make_res(status, "application/json; charset=utf-8", oom, sizeof(oom) - 1, NULL);
-    }
-    return res;
-}
-
-/* Finishes a request now, from an nng callback. */
-static void reply_now(nng_aio *aio, int status, const char *msg) {
-    nng_http_res *res = error_res(status, msg);
-    if (!res) {
-        nng_aio_finish(aio, NNG_ENOMEM); /* nng drops the connection */
-        return;
-    }
-    nng_aio_set_output(aio, 0, res);
-    nng_aio_finish(aio, 0);
-}
-
-/* ---------------------------------------------------------------- assets */
-
-static const char *CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-                         "frame-ancestors 'none'";
-
-static void asset_cb(nng_aio *aio) {
-    nng_http_handler *hd = nng_aio_get_input(aio, 1);
-    const tm_web_asset *a = nng_http_handler_get_data(hd);
-    nng_http_res *res;
-    if (nng_http_res_alloc(&res) != 0) {
-        nng_aio_finish(aio, NNG_ENOMEM);
-        return;
-    }
-    int rv = nng_http_res_set_header(res, "Content-Type", a->content_type);
-    if (!rv) rv = nng_http_res_set_header(res, "Cache-Control", "no-cache");
-    if (!rv) rv = nng_http_res_set_header(res, "X-Content-Type-Options", "nosniff");
-    if (!rv) rv = nng_http_res_set_header(res, "Referrer-Policy", "no-referrer");
-    if (!rv && strstr(a->content_type, "html")) {
-        rv = nng_http_res_set_header(res, "Content-Security-Policy", CSP);
-        if (!rv) rv = nng_http_res_set_header(res, "X-Frame-Options", "DENY");
-    }
-    /* the arrays are static: no copy */
-    if (!rv) rv = nng_http_res_set_data(res, a->data, a->len);
-    if (rv) {
-        nng_http_res_free(res);
-        nng_aio_finish(aio, rv);
-        return;
-    }
-    nng_aio_set_output(aio, 0, res);
-    nng_aio_finish(aio, 0);
-}
-
-/* ------------------------------------------------------- request parsing */
-
-static int hexval(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..n) into a new string; '+' is a space when plus is
- * set (query strings).  NULL when memory runs out, *bad set when the text
- * has a broken escape or an encoded NUL. */
-static char *pct_decode(const char *s, size_t n, int plus, int *bad) {
-    char *out = malloc(n + 1), *o = out;
-    if (!out) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            if (i + 2 >= n) { /* fewer than two characters left */
-                *bad = 1;
-                break;
-            }
-            int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                *bad = 1;
-                break;
-            }
-            *o++ = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            *o++ = plus && c == '+' ? ' ' : c;
-        }
-    }
-    *o = 0;
-    return out;
-}
-
-static void job_free(job *j) {
-    if (!j) return;
-    free(j->token);
-    free(j->key);
-    free(j->principal);
-    free(j->signal);
-    free(j->page_token);
-    if (j->res) nng_http_res_free(j->res);
-    free(j);
-}
-
-/* An ISO-8601 time or milliseconds since the epoch. */
-static int parse_time(const char *v, int64_t *ms) {
-    if (!*v) {
-        *ms = 0;
-        return 0;
-    }
-    char *end;
-    long long x = strtoll(v, &end, 10);
-    if (!*end && x >= 0) {
-        *ms = x;
-        return 0;
-    }
-    return tm_time_parse(v, ms);
-}
-
-/* Reads the query string into j.  Returns 0 or an HTTP status with msg. */
-static int parse_query(const char *q, job *j, char *msg, size_t msglen) {
-    while (q && *q) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        const char *eq = memchr(q, '=', len);
-        size_t nlen = eq ? (size_t)(eq - q) : len;
-        int bad = 0;
-        char *name = pct_decode(q, nlen, 1, &bad);
-        char *val = eq ? pct_decode(eq + 1, len - nlen - 1, 1, &bad) : strdup("");
-        int status = 0;
-        if (!name || !val) {
-            snprintf(msg, msglen, "out of memory");
-            status = 500;
-        } else if (bad) {
-            snprintf(msg, msglen, "the query string has a broken %%-escape");
-            status = 400;
-        } else if (!strcmp(name, "principal") || !strcmp(name, "signal") || !strcmp(name, "page_token")) {
-            char **slot = !strcmp(name, "principal") ? &j->principal : !strcmp(name, "signal") ? &j->signal
-                                                                                                  : &j->page_token;
-            free(*slot);
-            *slot = val;
-            val = NULL;
-        } else if (!strcmp(name, "from") || !strcmp(name, "to")) {
-            if (parse_time(val, !strcmp(name, "from") ? &j->from_ms : &j->to_ms) != 0) {
-                snprintf(msg, msglen, "%s wants a time like 2024-05-01T12:00:00Z or milliseconds since 1970, not \"%.200s\"",
-                         name, val);
-                status = 400;
-            }
-        } else if (!strcmp(name, "page_size")) {
-            char *end;
-            unsigned long v = strtoul(val, &end, 10);
-            if (!*val || *end || v > 100000) {
-                snprintf(msg, msglen, "page_size wants a number up to 100000, not \"%.200s\"", val);
-                status = 400;
-            } else {
-                j->page_size = (uint32_t)v;
-            }
-        } else if (!strcmp(name, "unmapped")) {
-            j->unmapped = !strcmp(val, "1") || !strcasecmp(val, "true") || !*val;
-        } /* other parameters are ignored, like a cache-buster */
-        free(name);
-        free(val);
-        if (status) return status;
-        q = amp ? amp + 1 : NULL;
-    }
-    if (j->signal && j->unmapped) {
-        snprintf(msg, msglen, "signal and unmapped exclude each other");
-        return 400;
-    }
-    return 0;
-}
-
-/* Routes the request target (raw, still percent-encoded) to an endpoint.
- * Returns 0 or an HTTP status with msg. */
-static int parse_target(const char *uri, job *j, char *msg, size_t msglen) {
-    if (strncasecmp(uri, "http://", 7) == 0 || strncasecmp(uri, "https://", 8) == 0) {
-        uri = strchr(uri, ':') + 3; /* absolute form: skip the authority */
-        uri += strcspn(uri, "/?");
-    }
-    size_t plen = strcspn(uri, "?");
-    const char *query = uri[plen] == '?' ? uri + plen + 1 : NULL;
-    /* the path's segments after /api/ */
-    const char *seg[5];
-    size_t seglen[5], nseg = 0;
-    if (plen < 4 || strncmp(uri, "/api", 4) != 0 || (plen > 4 && uri[4] != '/')) goto not_found;
-    for (const char *p = uri + 4; p < uri + plen && *p == '/';) {
-        p++;
-        size_t l = strcspn(p, "/?");
-        if (nseg == 5) goto not_found;
-        seg[nseg] = p;
-        seglen[nseg++] = l;
-        p += l;
-    }
-#define SEG_IS(i, s) (seglen[i] == strlen(s) && strncmp(seg[i], s, seglen[i]) == 0)
-    if (nseg == 1 && SEG_IS(0, "health")) j->ep = EP_HEALTH;
-    else if (nseg == 1 && SEG_IS(0, "sessions")) j->ep = EP_SESSIONS;
-    else if (nseg == 2 && SEG_IS(0, "sessions") && seglen[1] == 0) j->ep = EP_SESSIONS; /* trailing slash */
-    else if (nseg >= 2 && nseg <= 3 && SEG_IS(0, "sessions")) {
-        if (seglen[1] == 0) goto not_found;
-        if (nseg == 2) j->ep = EP_SESSION;
-        else if (SEG_IS(2, "events")) j->ep = EP_EVENTS;
-        else if (SEG_IS(2, "cartographer.json")) j->ep = EP_CARTOGRAPHER;
-        else if (SEG_IS(2, "events.jsonl")) j->ep = EP_JSONL;
-        else goto not_found;
-        int bad = 0;
-        j->key = pct_decode(seg[1], seglen[1], 0, &bad);
-        if (!j->key) {
-            snprintf(msg, msglen, "out of memory");
-            return 500;
-        }
-        if (bad) {
-            snprintf(msg, msglen, "the session key has a broken %%-escape");
-            return 400;
-        }
-    } else {
-        goto not_found;
-    }
-#undef SEG_IS
-    return parse_query(query, j, msg, msglen);
-not_found:
-    snprintf(msg, msglen, "no such endpoint: %.*s", (int)(plen > 300 ? 300 : plen), uri);
-    return 404;
-}
-
-/* On a loopback listener, the Host header must name a loopback host (or
- * the URL's): a web page elsewhere cannot reach the API through a DNS name
- * that it points at 127.0.0.1 (DNS rebinding). */
-static int host_ok(const tm_http *h, const char *host) {
-    if (!h->loopback || !host) return 1;
-    size_t n = strlen(host);
-    if (host[0] == '[') {
-        const char *end = strchr(host, ']');
-        n = end ? (size_t)(end - host) + 1 : n;
-    } else {
-        const char *colon = strchr(host, ':');
-        if (colon) n = (size_t)(colon - host);
-    }
-    if (n == strlen(h->host) && strncasecmp(host, h->host, n) == 0) return 1;
-    if (n == 9 && strncasecmp(host, "localhost", 9) == 0) return 1;
-    if (n == 5 && strncmp(host, "[::1]", 5) == 0) return 1;
-    if (n >= 4 && n <= 15 && strncmp(host, "127.", 4) == 0) {
-        for (size_t i = 4; i < n; i++)
-            if (!((host[i] >= '0' && host[i] <= '9') || host[i] == '.')) return 0;
-        return 1;
-    }
-    return 0;
-}
-
-static void api_cb(nng_aio *aio) {
-    nng_http_req *req = nng_aio_get_input(aio, 0);
-    nng_http_handler *hd = nng_aio_get_input(aio, 1);
-    tm_http *h = nng_http_handler_get_data(hd);
-    const char *uri = nng_http_req_get_uri(req);
-    char msg[512];
-    if (strlen(uri) > MAX_URI) {
-        snprintf(msg, sizeof(msg), "the request target is longer than %d bytes", MAX_URI);
-        reply_now(aio, 414, msg);
-        return;
-    }
-    if (!host_ok(h, nng_http_req_get_header(req, "Host"))) {
-        reply_now(aio, 403, "this server answers requests for its loopback address only (Host header)");
-        return;
-    }
-    job *j = calloc(1, sizeof(*j));
-    if (!j) {
-        reply_now(aio, 500, "out of memory");
-        return;
-    }
-    int status = parse_target(uri, j, msg, sizeof(msg));
-    if (status) {
-        job_free(j);
-        reply_now(aio, status, msg);
-        return;
-    }
-    const char *auth = nng_http_req_get_header(req, "Authorization");
-    if (auth && *auth) {
-        while (*auth == ' ') auth++;
-        if (strncasecmp(auth, "Bearer ", 7) != 0) {
-            job_free(j);
-            reply_now(aio, 401, "the Authorization header must be \"Bearer TOKEN\"");
-            return;
-        }
-        auth += 7;
-        while (*auth == ' ') auth++;
-        size_t n = strlen(auth);
-        while (n > 0 && auth[n - 1] == ' ') n--;
-        j->token = strndup(auth, n);
-    } else {
-        j->token = strdup("");
-    }
-    if (!j->token) {
-        job_free(j);
-        reply_now(aio, 500, "out of memory");
-        return;
-    }
-    j->h = h;
-    j->aio = aio;
+/* Puts r on the loop's queue; 503 when too many are in flight or the
+ * server is stopping.  Returns 0 when queued. */
+static int hand_off(tm_http *h, req *r) {
     pthread_mutex_lock(&h->mu);
     if (h->stopping || h->inflight >= MAX_INFLIGHT) {
         int stopping = h->stopping;
         pthread_mutex_unlock(&h->mu);
-        job_free(j);
-        reply_now(aio, 503, stopping ? "the server is stopping" : "the server is busy; try again");
-        return;
+        tm_http_response_error(&r->res, 503, stopping ? "the server is stopping" : "the server is busy; try again");
+        return -1;
     }
     h->inflight++;
-    j->next = h->queue;
-    h->queue = j;
+    r->state = REQ_IN_POOL;
+    pthread_mutex_unlock(&h->mu);
+    /* suspended before the loop can see it, so the resume cannot come first;
+     * outside mu, so that no thread holds mu while waiting for MHD's locks */
+    MHD_suspend_connection(r->conn);
+    pthread_mutex_lock(&h->mu);
+    r->next = h->queue;
+    h->queue = r;
     pthread_mutex_unlock(&h->mu);
     uv_async_send(&h->async);
-}
-
-/* ------------------------------------------------------- the work itself */
-
-static json_t *time_json(int64_t ms) {
-    if (!ms) return json_null();
-    char t[32];
-    tm_time_format(ms, t);
-    return json_string(t);
-}
-
-static json_t *strs_json(char *const *v, size_t n) {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++) json_array_append_new(a, json_string(v[i] ? v[i] : ""));
-    return a;
-}
-
-/* Length of the valid UTF-8 sequence at p (n bytes left), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n) {
-    unsigned c = p[0];
-    size_t len;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xC0) != 0x80) return 0;
-    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
-        (c == 0xF4 && p[1] > 0x8F))
-        return 0;
-    return len;
-}
-
-/* A JSON string of text that a client sent and nobody checked (a session
- * key, a principal): bytes that are not UTF-8 become U+FFFD, so one odd
- * session cannot break the whole list. */
-static json_t *text_json(const char *s) {
-    if (!s) s = "";
-    json_t *v = json_string(s);
-    if (v) return v;
-    size_t n = strlen(s), o = 0;
-    char *buf = malloc(3 * n + 1);
-    if (!buf) return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
-        if (k) {
-            memcpy(buf + o, s + i, k);
-            o += k;
-            i += k;
-        } else {
-            memcpy(buf + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        }
-    }
-    buf[o] = 0;
-    v = json_string(buf);
-    free(buf);
-    return v;
-}
-
-static json_t *texts_json(char *const *v, size_t n) {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++) json_array_append_new(a, text_json(v[i]));
-    return a;
-}
-
-/* A session as `trailmap sessions --format json` names its fields, with
- * the times also in milliseconds. */
-static json_t *session_json(const Trailmap__SessionInfo *s) {
-    if (!s) return json_null();
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:f}", "key", text_json(s->key),
-                     "principalArn", text_json(s->principal_arn), "userName", text_json(s->user_name), "sourceIps",
-                     texts_json(s->source_ips, s->n_source_ips), "userAgentFamily", text_json(s->user_agent_family),
-                     "firstEventTime", time_json(s->first_event_ms), "lastEventTime", time_json(s->last_event_ms),
-                     "firstEventMs", (json_int_t)s->first_event_ms, "lastEventMs", (json_int_t)s->last_event_ms,
-                     "events", (json_int_t)s->events, "signals", (json_int_t)s->signals, "mappedShare",
-                     s->mapped_share);
-}
-
-/* A signal with the fields of `trailmap signals --format json`, plus the
- * times in milliseconds for the chart. */
-static json_t *signal_json(const tm_sigview *s) {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:o, s:o, s:o, s:i, s:I, s:o, s:o, s:s, s:b, s:o, "
-                          "s:I, s:I, s:I}",
-                          "correlationId", s->correlation_id, "label", s->label, "service", s->service, "name",
-                          s->name, "summary", s->summary, "url", s->url, "additionalData",
-                          s->data ? s->data : json_null(), "eventTime", time_json(s->event_time_ms),
-                          "firstEventTime", time_json(s->first_ms), "lastEventTime", time_json(s->last_ms),
-                          "eventCount", s->event_count, "durationSeconds", (json_int_t)((s->last_ms - s->first_ms) / 1000),
-                          "eventNames", strs_json(s->event_names, s->nevent_names), "eventIds",
-                          strs_json(s->event_ids, s->nevent_ids), "anchorEventId", s->anchor_event_id, "suppressed",
-                          s->suppressed, "labelsTried", strs_json(s->labels_tried, s->nlabels_tried), "eventTimeMs",
-                          (json_int_t)s->event_time_ms, "firstEventMs", (json_int_t)s->first_ms, "lastEventMs",
-                          (json_int_t)s->last_ms);
-    if (o && s->source_label) json_object_set_new(o, "sourceLabel", json_string(s->source_label));
-    if (o && s->reference_event_count != s->event_count)
-        json_object_set_new(o, "referenceEventCount", json_integer(s->reference_event_count));
-    return o;
-}
-
-/* Runs method; on failure sets j->res to the error answer and returns -1. */
-static int invoke(job *j, const char *method, const ProtobufCMessage *req, ProtobufCMessage **resp) {
-    int status = 0;
-    char *message = NULL;
-    *resp = NULL;
-    if (tm_api_invoke(j->h->srv, method, j->token, req, resp, &status, &message) != 0) {
-        tm_log_error("http", "%s: out of memory", method);
-        j->res = error_res(500, "the server ran out of memory");
-        return -1;
-    }
-    if (status != TRAILMAP__STATUS__OK) {
-        int hs = http_of_grpc(status);
-        if (hs == 500) tm_log_error("http", "%s: %s", method, message);
-        j->res = error_res(hs, message);
-        free(message);
-        return -1;
-    }
-    free(message);
     return 0;
 }
 
-/* A file name for a download: the key's safe characters. */
-static void download_name(const char *key, const char *suffix, char *buf, size_t n) {
-    size_t o = (size_t)snprintf(buf, n, "trailmap-");
-    for (const char *p = key; *p && o + strlen(suffix) + 1 < n && o < 100; p++) {
-        char c = *p;
-        int safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-        buf[o++] = safe ? c : '_';
+/* The length of the target to route: its own, or one more (its NUL) when
+ * the request line had bytes after a NUL or no HTTP version, which the
+ * route then refuses (400). */
+static size_t target_of(const req *r, const char *version) {
+    size_t n = strlen(r->target);
+    int whole = version && strncmp(version, "HTTP/", 5) == 0 && (uintptr_t)version == r->version_at;
+    return whole ? n : n + 1;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                 const char *version, const char *upload_data, size_t *upload_data_size,
+                                 void **req_cls) {
+    tm_http *h = cls;
+    req *r = *req_cls;
+    (void)url;
+    (void)upload_data;
+    if (!r) return MHD_NO; /* the URI log callback ran out of memory */
+    if (r->state == REQ_ANSWERED) return send_res(h, r);
+    if (r->state == REQ_IN_POOL) return MHD_YES; /* not called while suspended; never routed twice */
+    if (*upload_data_size) { /* a body after all (refused below): drop it */
+        *upload_data_size = 0;
+        return MHD_YES;
     }
-    snprintf(buf + o, n - o, "%s", suffix);
-}
-
-static void do_health(job *j) {
-    Trailmap__HealthRequest req = TRAILMAP__HEALTH_REQUEST__INIT;
-    ProtobufCMessage *resp;
-    if (invoke(j, "Health", &req.base, &resp)) return;
-    const Trailmap__HealthResponse *r = (const Trailmap__HealthResponse *)resp;
-    j->res = json_res(200, json_pack("{s:b, s:s, s:s}", "serving", r->serving, "version", r->version, "rulesVersion",
-                                     r->rules_version));
-    protobuf_c_message_free_unpacked(resp, NULL);
-}
-
-static void do_sessions(job *j) {
-    Trailmap__ListSessionsRequest req = TRAILMAP__LIST_SESSIONS_REQUEST__INIT;
-    req.principal = j->principal ? j->principal : (char *)"";
-    req.from_ms = j->from_ms;
-    req.to_ms = j->to_ms;
-    req.page_size = j->page_size;
-    req.page_token = j->page_token ? j->page_token : (char *)"";
-    ProtobufCMessage *resp;
-    if (invoke(j, "ListSessions", &req.base, &resp)) return;
-    const Trailmap__ListSessionsResponse *r = (const Trailmap__ListSessionsResponse *)resp;
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < r->n_sessions; i++)
-        if (json_array_append_new(arr, session_json(r->sessions[i]))) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    j->res = json_res(200, arr ? json_pack("{s:o, s:s}", "sessions", arr, "nextPageToken", r->next_page_token) : NULL);
-    protobuf_c_message_free_unpacked(resp, NULL);
-}
-
-/* GetSession and its view; 0, or -1 with j->res set. */
-static int get_view(job *j, ProtobufCMessage **resp, tm_sessview *v) {
-    Trailmap__GetSessionRequest req = TRAILMAP__GET_SESSION_REQUEST__INIT;
-    req.key = j->key;
-    memset(v, 0, sizeof(*v));
-    if (invoke(j, "GetSession", &req.base, resp)) return -1;
-    tm_error err;
-    if (tm_view_from_session_proto((const Trailmap__GetSessionResponse *)*resp, j->key, v, &err) != 0) {
-        tm_log_error("http", "GetSession %s: %s", j->key, err.msg);
-        j->res = error_res(500, err.msg);
-        return -1;
+    tm_http_request q = {method, r->target, target_of(r, version),
+                         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+                         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                         body_len_of(conn)};
+    if (r->state == REQ_NEW) {
+        pthread_mutex_lock(&h->mu);
+        h->answering++;
+        pthread_mutex_unlock(&h->mu);
+        r->state = REQ_STARTED;
+        /* MHD 0.9.75 closes the connection after an answer queued in this
+         * first call (a body might follow): only refusals of a method or a
+         * body are answered now, everything else in the next call, when the
+         * request is complete and the connection can be kept alive */
+        int plain = (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) && q.body_len == 0;
+        if (plain) return MHD_YES;
     }
-    return 0;
+    if (tm_http_route(NULL, &h->cfg, &q, 0, &r->res) == 0) return send_res(h, r);
+    /* an API request: copy what the pool needs, then hand it off */
+    r->method = strdup(method);
+    r->host = q.host ? strdup(q.host) : NULL;
+    r->auth = q.authorization ? strdup(q.authorization) : NULL;
+    r->body_len = q.body_len;
+    if (!r->method || (q.host && !r->host) || (q.authorization && !r->auth))
+        tm_http_response_error(&r->res, 500, "out of memory");
+    else if (hand_off(h, r) == 0)
+        return MHD_YES;
+    return send_res(h, r);
 }
 
-static void do_session(job *j) {
-    ProtobufCMessage *resp = NULL;
-    tm_sessview v;
-    if (get_view(j, &resp, &v) == 0) {
-        const Trailmap__GetSessionResponse *r = (const Trailmap__GetSessionResponse *)resp;
-        json_t *sigs = json_array();
-        for (size_t i = 0; sigs && i < v.nsigs; i++)
-            if (json_array_append_new(sigs, signal_json(&v.sigs[i]))) {
-                json_decref(sigs);
-                sigs = NULL;
-            }
-        j->res = json_res(200, sigs ? json_pack("{s:o, s:s, s:I, s:o}", "session", session_json(r->session),
-                                                "rulesVersion", r->rules_version, "unmappedEvents",
-                                                (json_int_t)r->unmapped_events, "signals", sigs)
-                                    : NULL);
-    }
-    tm_view_clear(&v);
-    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
+static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    tm_http *h = cls;
+    req *r = *req_cls;
+    (void)conn;
+    (void)toe;
+    if (!r) return;
+    *req_cls = NULL;
+    pthread_mutex_lock(&h->mu);
+    if (r->state != REQ_NEW) h->answering--;
+    int wake = h->stopping;
+    pthread_mutex_unlock(&h->mu);
+    req_free(r);
+    if (wake) uv_async_send(&h->async); /* the loop may be waiting for this one */
 }
 
-static void fill_events_request(const job *j, Trailmap__GetEventsRequest *req) {
-    req->key = j->key;
-    if (j->signal) {
-        req->which_case = TRAILMAP__GET_EVENTS_REQUEST__WHICH_SIGNAL;
-        req->signal = j->signal;
-    } else if (j->unmapped) {
-        req->which_case = TRAILMAP__GET_EVENTS_REQUEST__WHICH_UNMAPPED;
-        req->unmapped = 1;
-    } else {
-        req->which_case = TRAILMAP__GET_EVENTS_REQUEST__WHICH_ALL;
-        req->all = 1;
-    }
-}
-
-static void do_events(job *j) {
-    Trailmap__GetEventsRequest req = TRAILMAP__GET_EVENTS_REQUEST__INIT;
-    fill_events_request(j, &req);
-    req.page_size = j->page_size;
-    req.page_token = j->page_token ? j->page_token : (char *)"";
-    ProtobufCMessage *resp;
-    if (invoke(j, "GetEvents", &req.base, &resp)) return;
-    const Trailmap__GetEventsResponse *r = (const Trailmap__GetEventsResponse *)resp;
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < r->n_events; i++) {
-        const Trailmap__Event *e = r->events[i];
-        json_t *o = json_pack("{s:s, s:o, s:I, s:s, s:o, s:o, s:s}", "eventId", e->event_id, "eventTime",
-                              time_json(e->event_time_ms), "eventTimeMs", (json_int_t)e->event_time_ms, "name",
-                              e->name, "signal", *e->signal ? json_string(e->signal) : json_null(), "labels",
-                              strs_json(e->labels, e->n_labels), "raw", e->raw_json);
-        if (!o || json_array_append_new(arr, o)) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    j->res = json_res(200, arr ? json_pack("{s:o, s:s, s:s}", "events", arr, "nextPageToken", r->next_page_token,
-                                           "rulesVersion", r->rules_version)
-                               : NULL);
-    protobuf_c_message_free_unpacked(resp, NULL);
-}
-
-/* A text answer written to a memory stream by fn. */
-static void text_download(job *j, const char *ctype, const char *suffix, char *buf, size_t len, int failed) {
-    char name[160];
-    download_name(j->key, suffix, name, sizeof(name));
-    if (failed) {
-        if (!j->res) j->res = error_res(500, "out of memory writing the answer");
-    } else {
-        j->res = make_res(200, ctype, buf, len, name);
-    }
-    free(buf);
-}
-
-static void do_cartographer(job *j) {
-    ProtobufCMessage *resp = NULL;
-    tm_sessview v;
-    if (get_view(j, &resp, &v) == 0) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        int failed = !m || tm_output_cartographer(m, &v, 1) != 0;
-        if (m && fclose(m) != 0) failed = 1;
-        text_download(j, "application/json; charset=utf-8", ".cartographer.json", buf, len, failed);
-    }
-    tm_view_clear(&v);
-    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
-}
-
-static void do_jsonl(job *j) {
-    char *buf = NULL, *token = strdup("");
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    int failed = !m || !token;
-    while (!failed && token) {
-        Trailmap__GetEventsRequest req = TRAILMAP__GET_EVENTS_REQUEST__INIT;
-        fill_events_request(j, &req);
-        req.page_size = JSONL_PAGE;
-        req.page_token = token;
-        ProtobufCMessage *resp;
-        if (invoke(j, "GetEvents", &req.base, &resp)) {
-            failed = 1;
-            break;
-        }
-        const Trailmap__GetEventsResponse *r = (const Trailmap__GetEventsResponse *)resp;
-        for (size_t i = 0; i < r->n_events && !failed; i++)
-            if (tm_view_event_jsonl(m, j->key, r->events[i]) != 0) failed = 1;
-        const char *next = r->next_page_token ? r->next_page_token : "";
-        if (!failed && *next && strcmp(next, token) == 0) {
-            j->res = error_res(500, "GetEvents gave the same page token twice");
-            failed = 1;
-        }
-        free(token);
-        token = !failed && *next ? strdup(next) : NULL;
-        if (!failed && *next && !token) failed = 1;
-        protobuf_c_message_free_unpacked(resp, NULL);
-    }
-    free(token);
-    if (m && fclose(m) != 0) failed = 1;
-    text_download(j, "application/x-ndjson; charset=utf-8", ".events.jsonl", buf, len, failed);
-}
+/* ------------------------------------------------------- the loop side */
 
 static void work_cb(uv_work_t *w) {
-    job *j = w->data;
-    switch (j->ep) {
-    case EP_HEALTH: do_health(j); break;
-    case EP_SESSIONS: do_sessions(j); break;
-    case EP_SESSION: do_session(j); break;
-    case EP_EVENTS: do_events(j); break;
-    case EP_CARTOGRAPHER: do_cartographer(j); break;
-    case EP_JSONL: do_jsonl(j); break;
-    default: break;
-    }
-    if (!j->res) j->res = error_res(500, "out of memory");
+    req *r = w->data;
+    tm_http *h = r->h;
+    tm_http_request q = {r->method, r->target, strlen(r->target), r->host, r->auth, r->body_len};
+    tm_http_route(h->srv, &h->cfg, &q, 1, &r->res);
 }
 
 static void server_closed(uv_handle_t *hd) {
@@ -763,16 +283,18 @@ static void server_closed(uv_handle_t *hd) {
     pthread_mutex_destroy(&h->mu);
     free(h->url);
     free(h->host);
+    free(h->cert);
+    free(h->key);
     free(h);
     if (done) done(arg);
 }
 
-/* In the pool: nng's stop waits for its connections to close. */
+/* In the pool: MHD_stop_daemon joins MHD's thread. */
 static void stop_work_cb(uv_work_t *w) {
     tm_http *h = w->data;
-    nng_http_server_stop(h->server);
-    nng_http_server_release(h->server);
-    h->server = NULL;
+    MHD_stop_daemon(h->d);
+    h->d = NULL;
+    if (h->listen_fd != MHD_INVALID_SOCKET) close(h->listen_fd);
 }
 
 static void stop_after_cb(uv_work_t *w, int status) {
@@ -781,10 +303,11 @@ static void stop_after_cb(uv_work_t *w, int status) {
     uv_close((uv_handle_t *)&h->async, server_closed);
 }
 
-/* On the loop, once stopping and nothing is in flight. */
+/* On the loop: once stopping, with nothing queued, running or being
+ * answered, the daemon stops. */
 static void maybe_close(tm_http *h) {
     pthread_mutex_lock(&h->mu);
-    int go = h->stopping && h->inflight == 0 && !h->closing;
+    int go = h->stopping && h->inflight == 0 && h->answering == 0 && !h->closing;
     if (go) h->closing = 1;
     pthread_mutex_unlock(&h->mu);
     if (!go) return;
@@ -795,20 +318,14 @@ static void maybe_close(tm_http *h) {
     }
 }
 
-static void answer(job *j) {
-    nng_aio *aio = j->aio;
-    tm_http *h = j->h;
-    if (j->res) {
-        nng_aio_set_output(aio, 0, j->res);
-        j->res = NULL; /* nng's now */
-        nng_aio_finish(aio, 0);
-    } else {
-        nng_aio_finish(aio, NNG_ENOMEM);
-    }
-    job_free(j);
+/* On the loop: the answer is ready; MHD takes it from the access handler. */
+static void answer(req *r) {
+    tm_http *h = r->h;
     pthread_mutex_lock(&h->mu);
+    r->state = REQ_ANSWERED;
     h->inflight--;
     pthread_mutex_unlock(&h->mu);
+    MHD_resume_connection(r->conn); /* r may be completed and freed from here on */
     maybe_close(h);
 }
 
@@ -820,25 +337,25 @@ static void after_work_cb(uv_work_t *w, int status) {
 static void async_cb(uv_async_t *a) {
     tm_http *h = a->data;
     pthread_mutex_lock(&h->mu);
-    job *q = h->queue;
+    req *q = h->queue;
     h->queue = NULL;
     pthread_mutex_unlock(&h->mu);
     /* the queue is newest first: serve in arrival order */
-    job *rev = NULL;
+    req *rev = NULL;
     while (q) {
-        job *next = q->next;
+        req *next = q->next;
         q->next = rev;
         rev = q;
         q = next;
     }
     while (rev) {
-        job *j = rev;
+        req *r = rev;
         rev = rev->next;
-        j->work.data = j;
-        if (uv_queue_work(h->loop, &j->work, work_cb, after_work_cb) != 0) {
+        r->work.data = r;
+        if (uv_queue_work(h->loop, &r->work, work_cb, after_work_cb) != 0) {
             tm_log_error("http", "cannot queue a request");
-            j->res = error_res(500, "the server could not queue the request");
-            answer(j);
+            tm_http_response_error(&r->res, 500, "the server could not queue the request");
+            answer(r);
         }
     }
     maybe_close(h);
@@ -846,30 +363,56 @@ static void async_cb(uv_async_t *a) {
 
 /* ----------------------------------------------------------- start, stop */
 
-static int setup_tls(tm_http *h, const tm_http_opts *o, tm_error *err) {
-    nng_tls_config *cfg = NULL;
-    int rv = nng_http_server_get_tls(h->server, &cfg);
-    if (rv) return tm_error_set(err, TM_EINVAL, "TLS setup for %s failed: %s", o->url, nng_strerror(rv));
-    int rc = tm_tls_own_cert(cfg, o->url, o->tls_cert, o->tls_key, err);
-    nng_tls_config_free(cfg); /* get_tls gave us a reference */
-    return rc;
+/* Reads the PEM files and checks them with GnuTLS (MHD's TLS library),
+ * which says what is wrong; MHD itself would only fail to start. */
+static int load_tls(tm_http *h, const tm_http_opts *o, tm_error *err) {
+    if (!o->tls_cert || !o->tls_key) return tm_error_set(err, TM_EINVAL, "%s needs --tls-cert and --tls-key", o->url);
+    size_t clen, klen;
+    if (tm_file_read(o->tls_cert, &h->cert, &clen, err) != 0) return err->code;
+    if (tm_file_read(o->tls_key, &h->key, &klen, err) != 0) return err->code;
+    gnutls_certificate_credentials_t cred;
+    if (gnutls_certificate_allocate_credentials(&cred) != GNUTLS_E_SUCCESS)
+        return tm_error_set(err, TM_ENOMEM, "TLS setup for %s failed: out of memory", o->url);
+    gnutls_datum_t c = {(unsigned char *)h->cert, (unsigned)clen}, k = {(unsigned char *)h->key, (unsigned)klen};
+    int rv = gnutls_certificate_set_x509_key_mem(cred, &c, &k, GNUTLS_X509_FMT_PEM);
+    gnutls_certificate_free_credentials(cred);
+    if (rv < 0) return tm_error_set(err, TM_EINVAL, "TLS setup for %s failed: %s", o->url, gnutls_strerror(rv));
+    return 0;
 }
 
-static int add_handler(tm_http *h, const char *path, void (*cb)(nng_aio *), void *data, int tree, tm_error *err) {
-    nng_http_handler *hd;
-    int rv = nng_http_handler_alloc(&hd, path, cb);
-    if (rv) return tm_error_set(err, TM_ENOMEM, "cannot serve %s: %s", path, nng_strerror(rv));
-    if (!rv) rv = nng_http_handler_set_method(hd, "GET"); /* and HEAD */
-    if (!rv && tree) rv = nng_http_handler_set_tree(hd);
-    /* GET requests have no body: one with a Content-Length above 0 is refused */
-    if (!rv) rv = nng_http_handler_collect_body(hd, true, 0);
-    if (!rv) rv = nng_http_handler_set_data(hd, data, NULL);
-    if (!rv) rv = nng_http_server_add_handler(h->server, hd);
-    if (rv) {
-        nng_http_handler_free(hd);
-        return tm_error_set(err, TM_EIO, "cannot serve %s: %s", path, nng_strerror(rv));
-    }
+/* The address to bind: the URL's host and port, IPv4 preferred for a name
+ * with both. */
+static int resolve(const tm_http_opts *o, const nng_url *u, struct sockaddr_storage *ss, tm_error *err) {
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    const char *port = u->u_port && *u->u_port ? u->u_port : (strncmp(o->url, "https", 5) ? "80" : "443");
+    int rv = getaddrinfo(u->u_hostname && *u->u_hostname ? u->u_hostname : NULL, port, &hints, &res);
+    if (rv) return tm_error_set(err, TM_EINVAL, "--http %s: %s", o->url, gai_strerror(rv));
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            pick = a;
+            break;
+        }
+    memset(ss, 0, sizeof(*ss));
+    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
+    freeaddrinfo(res);
     return 0;
+}
+
+/* "http://IP:PORT/": the address actually bound (port 0 picks one). */
+static void bound_url(const struct sockaddr_storage *ss, unsigned port, int https, char *buf, size_t n) {
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (ss->ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip, sizeof(ip));
+        snprintf(buf, n, "%s://[%s]:%u/", https ? "https" : "http", ip, port);
+    } else {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
+        snprintf(buf, n, "%s://%s:%u/", https ? "https" : "http", ip, port);
+    }
 }
 
 static void free_on_close(uv_handle_t *hd) {
@@ -877,20 +420,24 @@ static void free_on_close(uv_handle_t *hd) {
     pthread_mutex_destroy(&h->mu);
     free(h->url);
     free(h->host);
+    free(h->cert);
+    free(h->key);
     free(h);
 }
 
-/* nng before 1.6.0 (Debian 12 has 1.5.2) mishandles a request path that
- * ends in a %-escape before any handler runs: it reads, and may write, past
- * its copy of the path (fixed upstream by commit 41ce9fbf, #1595).  Nothing
- * a handler does can prevent it, so say so where the operator looks. */
-static void warn_old_nng(const char *url) {
-    unsigned major = 0, minor = 0;
-    if (sscanf(nng_version(), "%u.%u", &major, &minor) != 2) return;
-    if (major > 1 || (major == 1 && minor >= 6)) return;
-    tm_log_warn("http", "libnng %s's HTTP server corrupts memory on a request path that ends in a %%-escape (fixed "
-                "in nng 1.6.0): whatever can reach %s, a web page in a local browser included, can crash "
-                "trailmapd; --http none turns the page off", nng_version(), url);
+/* The URL's parts into h; 0 or an error. */
+static int parse_url(tm_http *h, const tm_http_opts *o, struct sockaddr_storage *ss, tm_error *err) {
+    nng_url *u = NULL;
+    int rv = nng_url_parse(&u, o->url);
+    if (rv) return tm_error_set(err, TM_EINVAL, "--http %s: %s", o->url, nng_strerror(rv));
+    int rc = resolve(o, u, ss, err);
+    h->url = strdup(o->url);
+    /* nng's URL keeps IPv6 hosts without brackets; the Host header has them */
+    const char *host = u->u_hostname ? u->u_hostname : "";
+    if (asprintf(&h->host, strchr(host, ':') ? "[%s]" : "%s", host) < 0) h->host = NULL;
+    nng_url_free(u);
+    if (rc == 0 && (!h->url || !h->host)) rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+    return rc;
 }
 
 int tm_http_start(uv_loop_t *loop, tm_server *srv, const tm_http_opts *o, tm_http **out, tm_error *err) {
@@ -899,85 +446,64 @@ int tm_http_start(uv_loop_t *loop, tm_server *srv, const tm_http_opts *o, tm_htt
         return tm_error_set(err, TM_EINVAL, "--http wants http://HOST:PORT or https://HOST:PORT, not \"%s\"", o->url);
     tm_http *h = calloc(1, sizeof(*h));
     if (!h) return tm_error_set(err, TM_ENOMEM, "out of memory");
-    h->loop = loop;
-    h->srv = srv;
-    h->loopback = tm_url_is_local(o->url);
-    nng_url *u = NULL;
-    int rv = nng_url_parse(&u, o->url);
-    if (rv) {
-        free(h);
-        return tm_error_set(err, TM_EINVAL, "--http %s: %s", o->url, nng_strerror(rv));
-    }
-    h->url = strdup(o->url);
-    h->host = strdup(u->u_hostname ? u->u_hostname : "");
-    if (!h->url || !h->host || pthread_mutex_init(&h->mu, NULL) != 0) {
-        nng_url_free(u);
-        free(h->url);
-        free(h->host);
+    if (pthread_mutex_init(&h->mu, NULL) != 0) {
         free(h);
         return tm_error_set(err, TM_ENOMEM, "out of memory");
     }
-    /* nng's URL keeps IPv6 hosts without brackets; the Host header has them */
-    if (strchr(h->host, ':')) {
-        char *b = NULL;
-        if (asprintf(&b, "[%s]", h->host) >= 0) {
-            free(h->host);
-            h->host = b;
-        }
-    }
-    rv = nng_http_server_hold(&h->server, u);
-    nng_url_free(u);
-    if (rv) {
-        tm_error_set(err, TM_EIO, "cannot serve %s: %s", o->url, nng_strerror(rv));
-        h->server = NULL;
-        goto fail;
-    }
-    if (https && setup_tls(h, o, err) != 0) goto fail;
-    for (size_t i = 0; i < tm_web_nassets; i++) {
-        const tm_web_asset *a = &tm_web_assets[i];
-        if (add_handler(h, a->path, asset_cb, (void *)a, 0, err) != 0) goto fail;
-        if (strcmp(a->path, "/index.html") == 0 && add_handler(h, "/", asset_cb, (void *)a, 0, err) != 0) goto fail;
-    }
-    if (add_handler(h, "/api", api_cb, h, 1, err) != 0) goto fail;
+    h->loop = loop;
+    h->srv = srv;
+    h->listen_fd = MHD_INVALID_SOCKET;
+    struct sockaddr_storage ss;
+    if (parse_url(h, o, &ss, err) != 0) goto fail;
+    if (https && load_tls(h, o, err) != 0) goto fail;
+    h->cfg.loopback = tm_url_is_local(o->url);
+    h->cfg.host = h->host;
     if (uv_async_init(loop, &h->async, async_cb) != 0) {
         tm_error_set(err, TM_EIO, "cannot set up the loop hand-off");
         goto fail;
     }
     h->async.data = h;
-    if ((rv = nng_http_server_start(h->server)) != 0) {
+    unsigned timeout = o->timeout_s ? o->timeout_s : TM_HTTP_DEFAULT_TIMEOUT;
+    unsigned maxconn = o->max_connections ? o->max_connections : TM_HTTP_DEFAULT_MAX_CONNECTIONS;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (https) flags |= MHD_USE_TLS;
+    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem tls_opts[] = {
+        {https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, h->key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                            MHD_OPTION_CONNECTION_LIMIT, maxconn,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+                            MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, h,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+                            MHD_OPTION_ARRAY, tls_opts,
+                            MHD_OPTION_END);
+    if (!h->d) {
+        pthread_mutex_lock(&h->mu);
         tm_error_set(err, TM_EIO, "cannot serve the web page on %s: %s (choose another with --http URL, or --http none)",
-                     o->url, nng_strerror(rv));
-        nng_http_server_release(h->server);
-        h->server = NULL;
+                     o->url, *h->last_error ? h->last_error : "libmicrohttpd did not start");
+        pthread_mutex_unlock(&h->mu);
         uv_close((uv_handle_t *)&h->async, free_on_close); /* h goes with the handle */
         return err->code;
     }
-    /* the address actually bound (port 0 picks one) */
-    nng_sockaddr sa;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     char where[300];
-    snprintf(where, sizeof(where), "%s", o->url);
-    if (nng_http_server_get_addr(h->server, &sa) == 0) {
-        char ip[64] = "";
-        unsigned port = 0;
-        if (sa.s_family == NNG_AF_INET) {
-            const uint8_t *b = (const uint8_t *)&sa.s_in.sa_addr;
-            snprintf(ip, sizeof(ip), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-            port = ((const uint8_t *)&sa.s_in.sa_port)[0] << 8 | ((const uint8_t *)&sa.s_in.sa_port)[1];
-        } else if (sa.s_family == NNG_AF_INET6) {
-            snprintf(ip, sizeof(ip), "%s", h->host);
-            port = ((const uint8_t *)&sa.s_in6.sa_port)[0] << 8 | ((const uint8_t *)&sa.s_in6.sa_port)[1];
-        }
-        if (*ip && port) snprintf(where, sizeof(where), "%s://%s:%u/", https ? "https" : "http", ip, port);
-    }
-    tm_log_info("http", "serving the web page on %s", where);
-    warn_old_nng(where);
+    bound_url(&ss, info ? info->port : 0, https, where, sizeof(where));
+    tm_log_info("http", "serving the web page on %s (libmicrohttpd; timeout %us, at most %u connections)", where,
+                timeout, maxconn);
     *out = h;
     return 0;
 fail:
-    if (h->server) nng_http_server_release(h->server);
     pthread_mutex_destroy(&h->mu);
     free(h->url);
     free(h->host);
+    free(h->cert);
+    free(h->key);
     free(h);
     return err->code ? err->code : TM_EIO;
 }
@@ -988,6 +514,8 @@ void tm_http_stop(tm_http *h, void (*done)(void *), void *arg) {
     pthread_mutex_lock(&h->mu);
     h->stopping = 1;
     pthread_mutex_unlock(&h->mu);
+    /* no new connections from here on; the ones open finish their request */
+    h->listen_fd = MHD_quiesce_daemon(h->d);
     /* the loop runs maybe_close, after any queue hand-off in progress */
     uv_async_send(&h->async);
 }

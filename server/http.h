@@ -1,22 +1,17 @@
-/* http.h: the web page and its JSON endpoints, on nng's HTTP server.
+/* http.h: the web page and its JSON endpoints, on libmicrohttpd.
  *
  * The page's files (web/) are compiled into the binary and served from
  * memory.  Every /api/ request runs an API method through tm_api_invoke with
  * the request's bearer token, so tokens, roles and limits are the RPC's.
- * nng's callbacks never block: they parse the request and hand it to the
- * libuv loop, which runs it in its thread pool and answers from there.
+ * The endpoints and the rules every request goes through are in
+ * http_route.h; this module is the listener: libmicrohttpd's thread reads
+ * and writes, API requests are suspended and run in the libuv pool.
  *
- *   GET /api/health                               Health
- *   GET /api/sessions?principal=&from=&to=&page_size=&page_token=
- *                                                 ListSessions
- *   GET /api/sessions/KEY                         GetSession (signals)
- *   GET /api/sessions/KEY/events?signal=ID|unmapped=1&page_size=&page_token=
- *                                                 GetEvents (raw records)
- *   GET /api/sessions/KEY/cartographer.json       = trailmap signals --format cartographer
- *   GET /api/sessions/KEY/events.jsonl            = trailmap events --format jsonl
- *
- * KEY is percent-encoded.  Errors are {"error": message} with the gRPC
- * status mapped to HTTP (400, 401, 403, 404, 413, else 500). */
+ * Limits: TM_HTTP_MAX_TARGET bytes of request target (414), request line
+ * and headers within 64 KiB per connection (414/431), at most 256 API
+ * requests queued or running (503), at most max_connections connections
+ * (more wait in the kernel's backlog), and timeout_s seconds of inactivity
+ * before a connection is closed (slow or idle clients). */
 #ifndef TM_HTTP_H
 #define TM_HTTP_H
 
@@ -25,6 +20,8 @@
 #include "server.h"
 
 #define TM_HTTP_DEFAULT_URL "http://127.0.0.1:7471"
+#define TM_HTTP_DEFAULT_TIMEOUT 15
+#define TM_HTTP_DEFAULT_MAX_CONNECTIONS 256
 
 typedef struct tm_http tm_http;
 
@@ -32,6 +29,8 @@ typedef struct tm_http_opts {
     const char *url;      /* http://HOST:PORT or https://HOST:PORT (port 0: any free port) */
     const char *tls_cert; /* PEM files, for https:// */
     const char *tls_key;
+    unsigned timeout_s;       /* inactivity timeout per connection; 0: TM_HTTP_DEFAULT_TIMEOUT */
+    unsigned max_connections; /* 0: TM_HTTP_DEFAULT_MAX_CONNECTIONS */
 } tm_http_opts;
 
 int tm_http_start(uv_loop_t *loop, tm_server *srv, const tm_http_opts *o, tm_http **out, tm_error *err);

@@ -30,6 +30,9 @@ static void usage(FILE *f) {
             "                         (default tcp://127.0.0.1:7470; may be repeated)\n"
             "  --http URL             the web page and its JSON API: http://HOST:PORT or\n"
             "                         https://HOST:PORT (default " TM_HTTP_DEFAULT_URL "); none: off\n"
+            "  --http-timeout S       close web connections idle or stalled for S seconds\n"
+            "                         (default 15)\n"
+            "  --http-max-connections N  web connections open at once (default 256)\n"
             "  --data DIR             where events are stored (default ./trailmap-data)\n"
             "  --rules DIR            the rules directory (default ./rules)\n"
             "  --auth FILE            token file, lines \"TOKEN ROLE\" (read, submit, admin);\n"
@@ -107,6 +110,7 @@ int main(int argc, char **argv) {
         {"max-message-bytes", required_argument, NULL, 'm'}, {"cache-events", required_argument, NULL, 'e'},
         {"no-watch", no_argument, NULL, 'W'},        {"help", no_argument, NULL, 'h'},
         {"http", required_argument, NULL, 'H'},
+        {"http-timeout", required_argument, NULL, 'T'}, {"http-max-connections", required_argument, NULL, 'C'},
         {"max-batch-records", required_argument, NULL, 'B'}, {"max-decoded-bytes", required_argument, NULL, 'D'},
         {"max-session-events", required_argument, NULL, 'S'}, {"max-inflight-bytes", required_argument, NULL, 'I'},
         {NULL, 0, NULL, 0}};
@@ -114,6 +118,7 @@ int main(int argc, char **argv) {
     int nlisten = 0, c, watch = 1;
     const char *data = "./trailmap-data", *rules = "./rules", *auth = NULL, *cert = NULL, *key = NULL;
     const char *http = TM_HTTP_DEFAULT_URL;
+    unsigned http_timeout = 0, http_maxconn = 0; /* 0: http.h's defaults */
     long long maxmsg = 64ll << 20, cache_events = 2000000;
     size_t max_batch = 0, max_decoded = 0, max_session = 0, max_inflight = 0; /* 0: api.h's defaults */
     while ((c = getopt_long(argc, argv, "l:d:r:a:c:k:m:e:h", opts, NULL)) != -1) {
@@ -160,6 +165,18 @@ int main(int argc, char **argv) {
         }
         case 'W': watch = 0; break;
         case 'H': http = strcmp(optarg, "none") == 0 ? NULL : optarg; break;
+        case 'T':
+        case 'C': {
+            long long v = strtoll(optarg, &end, 10);
+            if (*end || v < 1 || v > 100000) {
+                fprintf(stderr, "trailmapd: --%s takes a number from 1 to 100000\n",
+                        c == 'T' ? "http-timeout" : "http-max-connections");
+                return 2;
+            }
+            if (c == 'T') http_timeout = (unsigned)v;
+            else http_maxconn = (unsigned)v;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -242,7 +259,7 @@ int main(int argc, char **argv) {
         a.nrpc++;
     }
     if (http) {
-        tm_http_opts ho = {http, cert, key};
+        tm_http_opts ho = {http, cert, key, http_timeout, http_maxconn};
         if (tm_http_start(a.loop, s, &ho, &a.http, &err) != 0) {
             tm_log_error("http", "%s", err.msg);
             for (int k = 0; k < a.nrpc; k++) tm_listener_stop(a.rpc[k], NULL, NULL);
