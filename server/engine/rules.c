@@ -61,7 +61,7 @@ static int list_json(const char *dir, char ***out, size_t *n) {
         (*n)++;
     }
     closedir(d);
-    qsort(*out, *n, sizeof(**out), cmp_str);
+    if (*n > 1) qsort(*out, *n, sizeof(**out), cmp_str); /* *out is NULL when the directory has no .json */
     return 0;
 oom:
     closedir(d);
