@@ -49,14 +49,6 @@ static void usage(FILE *f) {
             "                         (default 1000000)\n"
             "  --max-inflight-bytes N request bytes handled at once; beyond, RESOURCE_EXHAUSTED\n"
             "                         (default 268435456; a request alone always passes)\n"
-            "  --max-batch-records N  records, documents or other elements of any one list\n"
-            "                         in a request (default 100000)\n"
-            "  --max-decoded-bytes N  gzip'd documents of one SubmitEvents inflate to at most\n"
-            "                         this much in all (default 268435456)\n"
-            "  --max-session-events N GetSession and GetEvents refuse larger sessions\n"
-            "                         (default 1000000)\n"
-            "  --max-inflight-bytes N request bytes handled at once; beyond, RESOURCE_EXHAUSTED\n"
-            "                         (default 268435456; a request alone always passes)\n"
             "  --no-watch             do not reload when files in the rules directory change\n"
             "\n"
             "Signals: SIGTERM or SIGINT finish the requests in flight and exit;\n"
@@ -118,8 +110,6 @@ int main(int argc, char **argv) {
         {"max-message-bytes", required_argument, NULL, 'm'}, {"cache-events", required_argument, NULL, 'e'},
         {"no-watch", no_argument, NULL, 'W'},        {"help", no_argument, NULL, 'h'},
         {"http", required_argument, NULL, 'H'},
-        {"max-batch-records", required_argument, NULL, 'B'}, {"max-decoded-bytes", required_argument, NULL, 'D'},
-        {"max-session-events", required_argument, NULL, 'S'}, {"max-inflight-bytes", required_argument, NULL, 'I'},
         {"http-timeout", required_argument, NULL, 'T'}, {"http-max-connections", required_argument, NULL, 'C'},
         {"max-batch-records", required_argument, NULL, 'B'}, {"max-decoded-bytes", required_argument, NULL, 'D'},
         {"max-session-events", required_argument, NULL, 'S'}, {"max-inflight-bytes", required_argument, NULL, 'I'},
@@ -130,7 +120,6 @@ int main(int argc, char **argv) {
     const char *http = TM_HTTP_DEFAULT_URL;
     unsigned http_timeout = 0, http_maxconn = 0; /* 0: http.h's defaults */
     long long maxmsg = 64ll << 20, cache_events = 2000000;
-    size_t max_batch = 0, max_decoded = 0, max_session = 0, max_inflight = 0; /* 0: api.h's defaults */
     size_t max_batch = 0, max_decoded = 0, max_session = 0, max_inflight = 0; /* 0: api.h's defaults */
     while ((c = getopt_long(argc, argv, "l:d:r:a:c:k:m:e:h", opts, NULL)) != -1) {
         char *end;
@@ -156,22 +145,6 @@ int main(int argc, char **argv) {
             }
             if (c == 'm') maxmsg = v;
             else cache_events = v;
-            break;
-        }
-        case 'B':
-        case 'D':
-        case 'S':
-        case 'I': { /* the limits of api.c */
-            long long v = strtoll(optarg, &end, 10);
-            if (*end || v < 1) {
-                fprintf(stderr, "trailmapd: --%s takes a positive number\n", c == 'B' ? "max-batch-records"
-                        : c == 'D' ? "max-decoded-bytes" : c == 'S' ? "max-session-events" : "max-inflight-bytes");
-                return 2;
-            }
-            if (c == 'B') max_batch = (size_t)v;
-            else if (c == 'D') max_decoded = (size_t)v;
-            else if (c == 'S') max_session = (size_t)v;
-            else max_inflight = (size_t)v;
             break;
         }
         case 'B':
@@ -230,10 +203,6 @@ int main(int argc, char **argv) {
     pthread_mutex_init(&s->rules_mu, NULL);
     s->started_ms = tm_now_ms();
     s->max_message_bytes = (size_t)maxmsg;
-    s->max_batch_records = max_batch;
-    s->max_decoded_bytes = max_decoded;
-    s->max_session_events = max_session;
-    s->max_inflight_bytes = max_inflight;
     s->max_batch_records = max_batch;
     s->max_decoded_bytes = max_decoded;
     s->max_session_events = max_session;
