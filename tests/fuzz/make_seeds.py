@@ -375,12 +375,22 @@ def seeds_rpc(recs):
 
 # ------------------------------------------------------------ fuzz_http
 
-def seeds_http():
+def seeds_http(recs):
     """One request per seed, as fuzz_http.c reads it: a line of NUL-free
     fields separated by \\n: method, target, Host, Authorization, then the
     body length as decimal (see fuzz_http.c)."""
     d = out_dir("fuzz_http")
+    import urllib.parse
+    # fuzz_http stores three_users_1 in session "s1" and three_users_2 in
+    # its derived sessions: bob's is "<arn>#<creationDate>"; a signal's id is
+    # its first event's eventID
+    ui = recs[1][0]["userIdentity"]
+    bob = urllib.parse.quote(ui["arn"] + "#" + ui["sessionContext"]["attributes"]["creationDate"], safe="")
+    first = min(recs[0], key=lambda r: (r["eventTime"], r["eventID"]))["eventID"]
     reqs = [
+        ("GET", "/api/sessions/" + bob, "127.0.0.1:7471", "Bearer admintoken99"),
+        ("GET", "/api/sessions/" + bob + "/events?all=1&page_size=3", "localhost:7471", "Bearer submittoken1"),
+        ("GET", "/api/sessions/s1/events?signal=" + first, "127.0.0.1:7471", "Bearer readtoken123"),
         ("GET", "/", "127.0.0.1:7471", ""),
         ("GET", "/index.html", "localhost:7471", ""),
         ("GET", "/app.js", "127.0.0.1", ""),
@@ -422,7 +432,7 @@ def main():
     seeds_rules(sub)
     seeds_lang(files)
     seeds_rpc(recs)
-    seeds_http()
+    seeds_http(recs)
     total = 0
     for dp, _, fs in os.walk(CORPUS):
         total += sum(os.path.getsize(os.path.join(dp, f)) for f in fs)
