@@ -74,7 +74,7 @@ for h in "$@"; do
   if compgen -G "tests/fuzz/regressions/$h/*" >/dev/null; then
     if ! "$bin" tests/fuzz/regressions/"$h"/* >"$B/fuzz-logs/$h.regressions.log" 2>&1; then
       echo "fuzz: $h: a regression input fails again (tests/fuzz/regressions/$h/):" >&2
-      grep -E "^Running:|ERROR|SUMMARY|runtime error" "$B/fuzz-logs/$h.regressions.log" | tail -5 >&2
+      grep -aE "^Running:|ERROR|SUMMARY|runtime error" "$B/fuzz-logs/$h.regressions.log" | tail -5 >&2 || true
       failed=1
       summary+=$(printf '%-12s regression input FAILED (see %s)' "$h" "$B/fuzz-logs/$h.regressions.log")$'\n'
       continue
@@ -95,12 +95,12 @@ for h in "$@"; do
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
-  cov=$(grep -aoE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+  cov=$(grep -aoE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)
   if [ "$rc" -ne 0 ]; then
     failed=1
-    crash=$(grep -aoE "Test unit written to [^ ]+" "$log" | tail -1 | sed 's/Test unit written to //')
+    crash=$(grep -aoE "Test unit written to [^ ]+" "$log" | tail -1 | sed 's/Test unit written to //' || true)
     echo "fuzz: $h CRASHED (exit $rc); input: ${crash:-see $log}" >&2
-    grep -aE "ERROR|SUMMARY|runtime error|^    #[0-9]" "$log" | head -25 >&2
+    grep -aE "ERROR|SUMMARY|runtime error|^    #[0-9]" "$log" | head -25 >&2 || true
     summary+=$(printf '%-12s CRASH after %s runs: %s' "$h" "${runs:-?}" "${crash:-see $log}")$'\n'
   else
     summary+=$(printf '%-12s %10s runs  %6s exec/s  peak %4s MB  %s' "$h" "${runs:-?}" "${eps:-?}" "${rss:-?}" \
