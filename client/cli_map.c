@@ -9,6 +9,10 @@
 #include "input.h"
 #include "session.h"
 
+/* The bound on one file's decoded text (--max-decoded-bytes of `map`): a
+ * gzip bomb ends in an error, not in swap. */
+static size_t map_max_decoded = TM_INPUT_MAX_DECODED;
+
 tm_ruleset *tm_cli_load_rules(const char *dir) {
     tm_errlist errs = {0};
     tm_ruleset *rs = NULL;
@@ -57,7 +61,7 @@ int tm_cli_map_files(tm_ruleset *rs, char **files, size_t nfiles, const char *fo
     tm_error err;
     for (size_t i = 0; i < nfiles; i++) {
         tm_input_report rep = {0};
-        if (tm_input_read_file(files[i], &s->all, &rep, &err) != 0) {
+        if (tm_input_read_file_max(files[i], map_max_decoded, &s->all, &rep, &err) != 0) {
             fprintf(stderr, "trailmap: %s\n", err.msg);
             tm_input_report_free(&rep);
             return TM_EXIT_NO;
@@ -107,7 +111,8 @@ int tm_cli_map_files(tm_ruleset *rs, char **files, size_t nfiles, const char *fo
 static void map_usage(FILE *f) {
     fprintf(f,
             "usage: trailmap map [--format table|cartographer|json|jsonl] [--session KEY]\n"
-            "                    [--rules DIR] [--all] [--no-color] FILE...\n"
+            "                    [--rules DIR] [--all] [--no-color] [--max-decoded-bytes N]\n"
+            "                    FILE...\n"
             "\n"
             "Maps CloudTrail events to the console actions that caused them, offline.\n"
             "FILE is a CloudTrail log file ({\"Records\":[...]}), aws cloudtrail lookup-events\n"
@@ -122,6 +127,9 @@ static void map_usage(FILE *f) {
             "  --rules DIR   rules directory (default: $TRAILMAP_RULES or the built-in one)\n"
             "  --all         table: also show suppressed background signals\n"
             "  --no-color    table: no colours\n"
+            "  --max-decoded-bytes N\n"
+            "                a file may decompress to at most N bytes (default 1073741824);\n"
+            "                a larger one is an error\n"
             "\n"
             "Exit status: 0 done, 1 bad input or rules, 2 usage.\n");
 }
@@ -131,7 +139,7 @@ int tm_cmd_map(int argc, char **argv) {
         {"format", required_argument, NULL, 'f'}, {"session", required_argument, NULL, 's'},
         {"rules", required_argument, NULL, 'r'},  {"no-color", no_argument, NULL, 'n'},
         {"all", no_argument, NULL, 'a'},          {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"max-decoded-bytes", required_argument, NULL, 'D'}, {NULL, 0, NULL, 0}};
     const char *format = NULL, *session = NULL, *rules = NULL;
     int color = isatty(STDOUT_FILENO), all = 0, c;
     optind = 1;
@@ -142,6 +150,16 @@ int tm_cmd_map(int argc, char **argv) {
         case 'r': rules = optarg; break;
         case 'n': color = 0; break;
         case 'a': all = 1; break;
+        case 'D': {
+            char *end;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (*end || !*optarg || *optarg == '-' || v == 0) {
+                fprintf(stderr, "trailmap map: --max-decoded-bytes takes a positive number of bytes\n");
+                return TM_EXIT_USAGE;
+            }
+            map_max_decoded = (size_t)v;
+            break;
+        }
         case 'h': map_usage(stdout); return TM_EXIT_OK;
         default: map_usage(stderr); return TM_EXIT_USAGE;
         }

@@ -93,6 +93,23 @@ static void answer(const ProtobufCMessage *msg, void *data) {
 
 /* ---- SubmitEvents ---- */
 
+/* Takes up to `want` bytes of the server's in-flight budget (request bytes
+ * being handled and documents being inflated): as much as is free. */
+static size_t reserve(tm_server *s, size_t want) {
+    size_t max = limit_of(s->max_inflight_bytes, TM_API_MAX_INFLIGHT_BYTES);
+    size_t cur = __atomic_load_n(&s->inflight_bytes, __ATOMIC_RELAXED), take;
+    do {
+        size_t avail = max > cur ? max - cur : 0;
+        take = want < avail ? want : avail;
+    } while (!__atomic_compare_exchange_n(&s->inflight_bytes, &cur, cur + take, 1, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    return take;
+}
+
+static void release(tm_server *s, size_t n) {
+    if (n) __atomic_sub_fetch(&s->inflight_bytes, n, __ATOMIC_RELAXED);
+}
+
 /* Rejections sent back in full; past these only the count grows. */
 #define MAX_REJECTIONS 100
 
@@ -149,8 +166,9 @@ static void api_submit_events(Trailmap__Trailmap_Service *svc, const Trailmap__S
     rejections rej = {0};
     tm_error err;
     int oom = 0;
-    /* gzip'd documents may inflate to this much in all */
-    size_t budget = limit_of(c->srv->max_decoded_bytes, TM_API_MAX_DECODED_BYTES);
+    /* gzip'd documents may inflate to this much in all, and take it from
+     * the server's in-flight budget while the batch lives */
+    size_t budget = limit_of(c->srv->max_decoded_bytes, TM_API_MAX_DECODED_BYTES), held = 0;
     for (size_t i = 0; i < in->n_records && !oom; i++) {
         tm_event *e = NULL;
         if (tm_event_from_text(in->records[i], strlen(in->records[i]), &e, &err) != 0) {
@@ -166,19 +184,28 @@ static void api_submit_events(Trailmap__Trailmap_Service *svc, const Trailmap__S
         const char *name = doc->name && *doc->name ? doc->name : "document";
         tm_input_report rep = {0};
         rep.max_problems = MAX_REJECTIONS;
-        size_t decoded = 0;
-        if (tm_input_decode_max(name, doc->content.data, doc->content.len, budget, &decoded, &vec, &rep, &err) != 0) {
+        size_t decoded = 0, got = reserve(c->srv, budget);
+        if (tm_input_decode_max(name, doc->content.data, doc->content.len, got, &decoded, &vec, &rep, &err) != 0) {
+            release(c->srv, got);
             if (err.code == TM_ENOMEM) {
                 /* over the decompression budget (err says which document
-                 * and the limit), or out of memory: the batch is refused */
-                fail(c, TRAILMAP__STATUS__RESOURCE_EXHAUSTED, "document %zu: %s", d, err.msg);
+                 * and the limit), or over what the server has free now,
+                 * or out of memory: the batch is refused */
+                if (got < budget && strstr(err.msg, " inflates to more than "))
+                    fail(c, TRAILMAP__STATUS__RESOURCE_EXHAUSTED,
+                         "the server is busy: document %zu needs more memory than is free now; try again", d);
+                else
+                    fail(c, TRAILMAP__STATUS__RESOURCE_EXHAUSTED, "document %zu: %s", d, err.msg);
                 tm_input_report_free(&rep);
                 goto out;
             } else if (reject(&rej, name, 0, err.msg)) {
                 oom = 1;
             }
+        } else {
+            release(c->srv, got - decoded); /* keep what the events now hold */
+            held += decoded;
+            budget -= decoded;
         }
-        budget -= decoded <= budget ? decoded : budget;
         for (size_t k = 0; k < rep.n && !oom; k++)
             if (reject(&rej, name, rep.v[k].index, rep.v[k].reason)) oom = 1;
         rej.total += rep.omitted;
@@ -217,6 +244,7 @@ static void api_submit_events(Trailmap__Trailmap_Service *svc, const Trailmap__S
 out:
     rejections_free(&rej);
     tm_eventvec_free(&vec);
+    release(c->srv, held);
 }
 
 /* ---- sessions ---- */
@@ -855,19 +883,18 @@ static const ProtobufCMethodDescriptor *find_method(tm_wire_bytes m) {
 /* The role of the request's token; a token with a NUL byte is unknown
  * (tm_auth_role compares C strings: "TOKEN\0junk" must not pass as
  * "TOKEN"). */
-static int token_role(const tm_auth *a, tm_wire_bytes t) {
+static int token_role(const tm_auth *a, tm_wire_bytes t, const char **name) {
+    *name = NULL;
     if (t.len == 0 || memchr(t.p, 0, t.len)) return TM_ROLE_NONE;
-    char *tok = strndup((const char *)t.p, t.len);
-    if (!tok) return TM_ROLE_NONE;
-    int role = tm_auth_role(a, tok);
-    free(tok);
-    return role;
+    /* the token's name, never the token, is what the log may show */
+    return tm_auth_check(a, (const char *)t.p, t.len, name);
 }
 
 /* Checks the token of request rq for method md.  0, or fills c. */
 static int authorize(tm_server *s, const tm_wire_request *rq, const ProtobufCMethodDescriptor *md, call *c) {
     if (!s->auth) return 0;
-    int role = token_role(s->auth, rq->token);
+    const char *who = NULL;
+    int role = token_role(s->auth, rq->token, &who);
     if (role == TM_ROLE_NONE) {
         fail(c, TRAILMAP__STATUS__UNAUTHENTICATED, "%s", rq->token.len ? "unknown token" : "a token is required");
         return -1;
@@ -877,6 +904,8 @@ static int authorize(tm_server *s, const tm_wire_request *rq, const ProtobufCMet
              tm_auth_role_name(role_needed(md->name)), tm_auth_role_name(role));
         return -1;
     }
+    /* admin actions (the rules calls) say who did them */
+    if (role_needed(md->name) == TM_ROLE_ADMIN) tm_log_info("api", "%s by token '%s'", md->name, who ? who : "?");
     return 0;
 }
 

@@ -23,7 +23,8 @@ int tm_api_handle(tm_server *s, const uint8_t *req, size_t len, uint8_t **out, s
 #define TM_API_MAX_BATCH_RECORDS ((size_t)100000)      /* elements of a repeated field */
 #define TM_API_MAX_DECODED_BYTES ((size_t)256 << 20)   /* inflated documents per SubmitEvents */
 #define TM_API_MAX_SESSION_EVENTS ((size_t)1000000)    /* events of a session GetSession maps */
-#define TM_API_MAX_INFLIGHT_BYTES ((size_t)256 << 20)  /* request bytes handled at once */
+#define TM_API_MAX_INFLIGHT_BYTES ((size_t)512 << 20)  /* request bytes and inflated documents
+                                                          handled at once */
 
 /* Runs one method with an already-built request, exactly as an RPC would
  * run it (token and role checks included): for the HTTP endpoints.  On 0,

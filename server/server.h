@@ -30,7 +30,7 @@ typedef struct tm_server {
     size_t max_batch_records;     /* elements of any repeated field of a request */
     size_t max_decoded_bytes;     /* decompressed documents of one SubmitEvents */
     size_t max_session_events;    /* GetSession and GetEvents of larger sessions are refused */
-    size_t max_inflight_bytes;    /* request bytes being handled at once */
+    size_t max_inflight_bytes;    /* request bytes and inflated documents handled at once */
     size_t inflight_bytes;        /* atomically */
     uint64_t requests[TM_MAX_METHODS]; /* by method index, atomically */
     uint64_t requests_bad;             /* malformed or unknown method */

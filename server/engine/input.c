@@ -438,7 +438,7 @@ int tm_input_decode_max(const char *name, const unsigned char *buf, size_t len, 
         free(txt);
         return rc;
     }
-    if (decoded) *decoded = len;
+    if (decoded) *decoded = 0;
     return decode_text(&c, (const char *)buf, len);
 }
 

@@ -51,7 +51,7 @@ int tm_input_read_file(const char *path, tm_eventvec *out,
  * that inflates to more than max_decoded bytes stops there with TM_ENOMEM
  * and "NAME inflates to more than N bytes" (text that is not gzip'd is its
  * own decoded size and is not checked).  When `decoded` is not NULL it gets
- * the size of the decoded text (on success). */
+ * the size the gzip data inflated to, 0 when the document is not gzip'd. */
 int tm_input_decode_max(const char *name, const unsigned char *buf, size_t len, size_t max_decoded,
                         size_t *decoded, tm_eventvec *out, tm_input_report *report, tm_error *err);
 int tm_input_read_file_max(const char *path, size_t max_decoded, tm_eventvec *out,

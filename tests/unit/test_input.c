@@ -380,7 +380,62 @@ static void test_read_file(void) {
     }
 }
 
+/* A bound on the inflated size: a bomb stops at the limit with an error
+ * naming the document and the limit; exactly the limit passes. */
+static void test_gzip_limit(void) {
+    size_t n = (size_t)8 << 20;
+    char *spaces = malloc(n);
+    memset(spaces, ' ', n);
+    size_t zn;
+    unsigned char *z = gz(spaces, n, &zn);
+    free(spaces);
+    CHECK(z && zn < n / 500);
+    if (!z) return;
+    tm_eventvec ev = {0};
+    tm_error err;
+    size_t decoded = 7;
+    CHECK_INT(tm_input_decode_max("bomb.gz", z, zn, (size_t)1 << 20, &decoded, &ev, NULL, &err), TM_ENOMEM);
+    CHECK_STR(err.msg, "bomb.gz inflates to more than 1048576 bytes");
+    CHECK_INT(decoded, 7); /* untouched on error */
+    CHECK_INT(tm_input_decode_max("bomb.gz", z, zn, n - 1, &decoded, &ev, NULL, &err), TM_ENOMEM);
+    CHECK_INT(tm_input_decode_max("bomb.gz", z, zn, n, &decoded, &ev, NULL, &err), 0);
+    CHECK_INT(decoded, n);
+    CHECK_INT(ev.n, 0); /* only blanks */
+    /* text that is not gzip'd is not bounded and inflates to nothing */
+    const char *one = R1;
+    CHECK_INT(tm_input_decode_max("r.json", (const unsigned char *)one, strlen(one), 1, &decoded, &ev, NULL, &err), 0);
+    CHECK_INT(decoded, 0);
+    CHECK_INT(ev.n, 1);
+    tm_eventvec_free(&ev);
+    /* the same through a file */
+    char path[] = "/tmp/tm_input_bomb_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, z, zn) == (ssize_t)zn);
+    if (fd >= 0) close(fd);
+    CHECK_INT(tm_input_read_file_max(path, 4096, &ev, NULL, &err), TM_ENOMEM);
+    CHECK(strstr(err.msg, "inflates to more than 4096 bytes") != NULL);
+    unlink(path);
+    free(z);
+}
+
+/* A report that keeps the first problems and counts the rest. */
+static void test_report_cap(void) {
+    tm_eventvec ev = {0};
+    tm_input_report rep = {0};
+    tm_error err;
+    rep.max_problems = 3;
+    const char *doc = "[1,2,3,4,5,6,7]";
+    CHECK_INT(tm_input_decode("n.json", (const unsigned char *)doc, strlen(doc), &ev, &rep, &err), 0);
+    CHECK_INT(rep.n, 3);
+    CHECK_INT(rep.omitted, 4);
+    if (rep.n == 3) CHECK_INT(rep.v[2].index, 2);
+    tm_input_report_free(&rep);
+    tm_eventvec_free(&ev);
+}
+
 int main(void) {
+    test_gzip_limit();
+    test_report_cap();
     test_records();
     test_array_and_single();
     test_empty();
