@@ -1,11 +1,14 @@
 /* main.c: trailmapd.  Opens the store, loads the rules, starts the
  * listeners and runs the libuv loop until SIGTERM, which lets the requests
  * in flight finish before it exits.  SIGHUP reloads the rules. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "http.h"
@@ -35,12 +38,15 @@ static void usage(FILE *f) {
             "  --http-max-connections N  web connections open at once (default 256)\n"
             "  --data DIR             where events are stored (default ./trailmap-data)\n"
             "  --rules DIR            the rules directory (default ./rules)\n"
-            "  --auth FILE            token file, lines \"TOKEN ROLE\" (read, submit, admin);\n"
+            "  --auth FILE            token file, lines \"TOKEN ROLE [NAME]\" or\n"
+            "                         \"sha256:HEX ROLE [NAME]\" (ROLE read, submit or admin);\n"
             "                         without it only loopback and ipc listeners are allowed\n"
             "  --tls-cert FILE        PEM certificate for tls+tcp:// listeners and https://\n"
             "  --tls-key FILE         PEM private key for tls+tcp:// listeners and https://\n"
             "  --max-message-bytes N  largest request accepted (default 67108864)\n"
-            "  --cache-events N       events kept mapped in memory (default 2000000)\n"
+            "  --cache-bytes N        memory for mapped sessions kept for the next query, an\n"
+            "                         estimate (suffixes K, M, G; default 512M)\n"
+            "  --cache-events N       and at most this many events in them (default 2000000)\n"
             "  --max-batch-records N  records, documents or other elements of any one list\n"
             "                         in a request (default 100000)\n"
             "  --max-decoded-bytes N  gzip'd documents of one SubmitEvents inflate to at most\n"
@@ -65,6 +71,7 @@ typedef struct app {
     tm_watch *watch;
     tm_http *http;
     uv_signal_t sigterm, sigint, sighup;
+    uv_timer_t logtimer; /* reports collapsed log repeats */
 } app;
 
 static void close_handle(uv_handle_t *h, void *arg) {
@@ -95,6 +102,46 @@ static void on_stop_signal(uv_signal_t *h, int sig) {
     for (int i = 0; i < n; i++) tm_listener_stop(a->rpc[i], rpc_stopped, a);
 }
 
+static void on_log_timer(uv_timer_t *t) {
+    (void)t;
+    tm_log_flush(0);
+}
+
+/* A byte count with an optional K, M or G (powers of 1024): 0 or -1. */
+static int parse_bytes(const char *s, size_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10), mul = 1;
+    if (end == s || errno || *s == '-') return -1;
+    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
+    if (*end || v > SIZE_MAX / mul) return -1;
+    *out = (size_t)(v * mul);
+    return 0;
+}
+
+/* Whether the data directory takes writes: a probe file created, written,
+ * fsync'd and removed.  A read-only or full file system is said at start,
+ * not discovered at the first submit. */
+static void check_data_dir(const char *dir) {
+    char *path = NULL;
+    if (access(dir, F_OK) != 0) return; /* the store creates it, or says why not */
+    if (asprintf(&path, "%s/.trailmapd-probe-%ld", dir, (long)getpid()) < 0) return;
+    int e = 0, fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        e = errno;
+    } else {
+        if (write(fd, "x", 1) != 1 || fsync(fd) != 0) e = errno ? errno : EIO;
+        if (close(fd) != 0 && !e) e = errno;
+        if (unlink(path) != 0 && !e) e = errno;
+    }
+    if (e)
+        tm_log_warn("store", "data directory %s is not writable (%s): submits will be refused (UNAVAILABLE) "
+                    "until it is", dir, strerror(e));
+    free(path);
+}
+
 static void on_sighup(uv_signal_t *h, int sig) {
     (void)sig;
     app *a = h->data;
@@ -110,6 +157,7 @@ int main(int argc, char **argv) {
         {"tls-cert", required_argument, NULL, 'c'},  {"tls-key", required_argument, NULL, 'k'},
         {"max-message-bytes", required_argument, NULL, 'm'}, {"cache-events", required_argument, NULL, 'e'},
         {"no-watch", no_argument, NULL, 'W'},        {"help", no_argument, NULL, 'h'},
+        {"cache-bytes", required_argument, NULL, 'b'},
         {"http", required_argument, NULL, 'H'},
         {"http-timeout", required_argument, NULL, 'T'}, {"http-max-connections", required_argument, NULL, 'C'},
         {"max-batch-records", required_argument, NULL, 'B'}, {"max-decoded-bytes", required_argument, NULL, 'D'},
@@ -121,6 +169,7 @@ int main(int argc, char **argv) {
     const char *http = TM_HTTP_DEFAULT_URL;
     unsigned http_timeout = 0, http_maxconn = 0; /* 0: http.h's defaults */
     long long maxmsg = 64ll << 20, cache_events = 2000000;
+    size_t cache_bytes = TM_CACHE_DEFAULT_BYTES;
     size_t max_batch = 0, max_decoded = 0, max_session = 0, max_inflight = 0; /* 0: api.h's defaults */
     while ((c = getopt_long(argc, argv, "l:d:r:a:c:k:m:e:h", opts, NULL)) != -1) {
         char *end;
@@ -164,6 +213,12 @@ int main(int argc, char **argv) {
             else max_inflight = (size_t)v;
             break;
         }
+        case 'b':
+            if (parse_bytes(optarg, &cache_bytes) != 0 || cache_bytes < 1024) {
+                fprintf(stderr, "trailmapd: --cache-bytes takes a size of at least 1024 (suffixes K, M, G)\n");
+                return 2;
+            }
+            break;
         case 'W': watch = 0; break;
         case 'H': http = strcmp(optarg, "none") == 0 ? NULL : optarg; break;
         case 'T':
@@ -236,6 +291,7 @@ int main(int argc, char **argv) {
         goto out;
     }
     tm_errlist_free(&errs);
+    check_data_dir(data);
     if (tm_store_open(data, &s->store, &err) != 0) {
         tm_log_error("store", "%s", err.msg);
         goto out;
@@ -243,7 +299,8 @@ int main(int argc, char **argv) {
     uint64_t nsess = 0, nev = 0;
     if (tm_store_counts(s->store, &nsess, &nev, &err) == 0)
         tm_log_info("store", "%s: %llu sessions, %llu events", data, (unsigned long long)nsess, (unsigned long long)nev);
-    s->cache = tm_cache_new((size_t)cache_events);
+    s->cache = tm_cache_new_bounded(cache_bytes, (size_t)cache_events);
+    tm_log_info("trailmapd", "cache: up to %zu MiB and %lld events of mapped sessions", cache_bytes >> 20, cache_events);
     if (!s->cache) {
         tm_log_error("trailmapd", "out of memory");
         goto out;
@@ -277,6 +334,9 @@ int main(int argc, char **argv) {
     uv_signal_start(&a.sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&a.sighup, on_sighup, SIGHUP);
+    uv_timer_init(a.loop, &a.logtimer);
+    uv_timer_start(&a.logtimer, on_log_timer, 1000, 1000);
+    uv_unref((uv_handle_t *)&a.logtimer); /* never what keeps the loop running */
     tm_log_info("trailmapd", "ready");
     uv_run(a.loop, UV_RUN_DEFAULT);
     rc = 0;
@@ -288,5 +348,6 @@ out:
     if (s->rules) tm_rules_unref(s->rules);
     tm_auth_free(s->auth);
     pthread_mutex_destroy(&s->rules_mu);
+    tm_log_flush(1);
     return rc;
 }
