@@ -249,12 +249,17 @@ out:
 
 /* ---- sessions ---- */
 
+#define MAX_SOURCE_IPS 100            /* per SessionInfo */
+#define PAGE_BYTES ((size_t)16 << 20) /* raw JSON per GetEvents page */
+
 static void fill_info(Trailmap__SessionInfo *info, const tm_session_row *row, const tm_ruleset *rs) {
     trailmap__session_info__init(info);
     info->key = row->key;
     info->principal_arn = row->principal_arn ? row->principal_arn : (char *)"";
     info->user_name = row->user_name ? row->user_name : (char *)"";
-    info->n_source_ips = row->nsource_ips;
+    /* a session's distinct source IPs are as many as its events; a list
+     * of sessions shows the first few */
+    info->n_source_ips = row->nsource_ips < MAX_SOURCE_IPS ? row->nsource_ips : MAX_SOURCE_IPS;
     info->source_ips = row->source_ips;
     info->user_agent_family = (char *)tm_label_ua_family(rs, row->user_agent && *row->user_agent ? row->user_agent : NULL);
     info->first_event_ms = row->first_ms;
@@ -477,7 +482,7 @@ static void api_get_events(Trailmap__Trailmap_Service *svc, const Trailmap__GetE
     Trailmap__Event **ptrs = calloc(limit + 1, sizeof(*ptrs));
     char **raws = calloc(limit + 1, sizeof(*raws));
     char ***labels = calloc(limit + 1, sizeof(*labels));
-    size_t n = 0, seen = 0;
+    size_t n = 0, seen = 0, page_bytes = 0;
     int more = 0;
     if (!evs || !ptrs || !raws || !labels) {
         fail(c, TRAILMAP__STATUS__RESOURCE_EXHAUSTED, "out of memory");
@@ -489,11 +494,14 @@ static void api_get_events(Trailmap__Trailmap_Service *svc, const Trailmap__GetE
         if (want_sig == -1 && s >= 0) continue;
         if (want_sig >= 0 && s != want_sig) continue;
         if (seen++ < offset) continue;
-        if (n == limit) {
+        const tm_event *e = mp->events[j];
+        /* a page ends at page_size events or PAGE_BYTES of raw JSON,
+         * whichever comes first (but holds at least one event) */
+        if (n == limit || (n > 0 && page_bytes + e->raw_len > PAGE_BYTES)) {
             more = 1;
             break;
         }
-        const tm_event *e = mp->events[j];
+        page_bytes += e->raw_len;
         Trailmap__Event *p = &evs[n];
         trailmap__event__init(p);
         p->event_id = (char *)e->id;
