@@ -33,15 +33,15 @@ static int host_is_loopback(const char *host, size_t len, int bracketed) {
     return (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-/* p points after the host: ":PORT" (1-65535) then the end, or for web URLs
- * an optional port then the end or a path. */
+/* p points after the host: ":PORT" (0-65535; 0 lets the system choose)
+ * then the end, or for web URLs an optional port then the end or a path. */
 static int tail_ok(const char *p, int web) {
     if (*p == ':') {
         p++;
         long port = 0;
         int digits = 0;
         while (*p >= '0' && *p <= '9' && digits < 6) port = port * 10 + (*p++ - '0'), digits++;
-        if (digits == 0 || port < 1 || port > 65535) return 0;
+        if (digits == 0 || port > 65535) return 0;
     } else if (!web) {
         return 0; /* nng's tcp URLs need a port */
     }

@@ -11,7 +11,8 @@
  *   ipc://, inproc:// and abstract:// (local sockets), or
  *   tcp://, tcp4://, tcp6://, tls+tcp://, http://, https:// whose host is
  *   an IPv4 literal in 127.0.0.0/8, the IPv6 literal [::1], or exactly
- *   "localhost"; tcp-like schemes need ":PORT", http(s) may omit it, and a
+ *   "localhost"; tcp-like schemes need ":PORT" (0-65535, 0 for any free
+ *   port), http(s) may omit it, and a
  *   path may follow only for http(s).
  * Everything else (other names, 0.0.0.0, empty hosts, user@host, bad
  * ports, unknown schemes, NULL) is not local. */
