@@ -465,6 +465,10 @@ int tm_http_start(uv_loop_t *loop, tm_server *srv, const tm_http_opts *o, tm_htt
     h->async.data = h;
     unsigned timeout = o->timeout_s ? o->timeout_s : TM_HTTP_DEFAULT_TIMEOUT;
     unsigned maxconn = o->max_connections ? o->max_connections : TM_HTTP_DEFAULT_MAX_CONNECTIONS;
+    /* Off loopback, one address may hold a quarter of the connections, so
+     * one client cannot take them all.  On loopback every client is
+     * 127.0.0.1 and the limit would only be the cap again. */
+    unsigned per_ip = h->cfg.loopback ? 0 : (maxconn / 4 ? maxconn / 4 : 1);
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (https) flags |= MHD_USE_TLS;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -478,6 +482,7 @@ int tm_http_start(uv_loop_t *loop, tm_server *srv, const tm_http_opts *o, tm_htt
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                             MHD_OPTION_CONNECTION_LIMIT, maxconn,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
                             MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, h,
                             MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
@@ -494,8 +499,12 @@ int tm_http_start(uv_loop_t *loop, tm_server *srv, const tm_http_opts *o, tm_htt
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     char where[300];
     bound_url(&ss, info ? info->port : 0, https, where, sizeof(where));
-    tm_log_info("http", "serving the web page on %s (libmicrohttpd; timeout %us, at most %u connections)", where,
-                timeout, maxconn);
+    if (per_ip)
+        tm_log_info("http", "serving the web page on %s (libmicrohttpd; timeout %us, at most %u connections, %u "
+                    "per client address)", where, timeout, maxconn, per_ip);
+    else
+        tm_log_info("http", "serving the web page on %s (libmicrohttpd; timeout %us, at most %u connections)", where,
+                    timeout, maxconn);
     *out = h;
     return 0;
 fail:

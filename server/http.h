@@ -10,8 +10,9 @@
  * Limits: TM_HTTP_MAX_TARGET bytes of request target (414), request line
  * and headers within 64 KiB per connection (414/431), at most 256 API
  * requests queued or running (503), at most max_connections connections
- * (more wait in the kernel's backlog), and timeout_s seconds of inactivity
- * before a connection is closed (slow or idle clients). */
+ * (more wait in the kernel's backlog; off loopback a quarter of them per
+ * client address), and timeout_s seconds of inactivity before a connection
+ * is closed (slow or idle clients). */
 #ifndef TM_HTTP_H
 #define TM_HTTP_H
 

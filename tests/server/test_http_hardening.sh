@@ -9,7 +9,8 @@
 #     do not keep a normal request from being answered, and the server
 #     closes them after --http-timeout;
 #   - a flood: 200 connections x 3 requests at once all get an answer (200
-#     or 503), also with a connection cap far below the flood.
+#     or 503), also with a connection cap far below the flood;
+#   - off loopback, one client address holds at most a quarter of the cap.
 # Nothing here passes or fails on a time measurement: waits have generous
 # bounds and only check that something happens at all.
 source "$(dirname "$0")/lib.sh"
@@ -204,11 +205,34 @@ def flood(conns, per):
     ok = len(results) == conns * per and all(r in (200, 503) for r in results)
     say(ok, "flood of %d connections x %d requests: %s" % (conns, per, counts))
 
+def per_ip(n, limit):
+    # off loopback one address holds at most a quarter of the connections:
+    # the ones past it are closed at once (the timeout is far away)
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"GET /api/hea")
+        socks.append(s)
+    closed = 0
+    for s in socks:
+        try:
+            if s.recv(1024) == b"":
+                closed += 1
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            closed += 1
+    for s in socks:
+        s.close()
+    say(closed == n - limit, "%d connections from one address with %d allowed: %d closed" % (n, limit, closed))
+
 what = sys.argv[1]
 if what == "crash":
     crash()
 elif what == "slow":
     slow()
+elif what == "per_ip":
+    per_ip(int(sys.argv[3]), int(sys.argv[4]))
 elif what == "flood":
     flood(int(sys.argv[3]), int(sys.argv[4]))
 sys.exit(1 if fails else 0)
@@ -250,6 +274,17 @@ start_server "$tmp/data" --http "http://127.0.0.1:$port" --http-max-connections 
 run_py flood "$port" 100 2
 check "alive after the flood with 8 connections at most" alive
 check "trailmapd stops cleanly (capped)" stop_server
+
+# off loopback (with --auth): a quarter of the connections per client address
+printf 'reader-token-0001 read\n' >"$tmp/tokens"
+port=$(free_port)
+start_server "$tmp/data" --http "http://0.0.0.0:$port" --auth "$tmp/tokens" --http-max-connections 40 \
+  --http-timeout 60 || exit 1
+check "the log names the per-address limit" grep -q "10 per client address" "$tmp/server.log"
+run_py per_ip "$port" 15 10
+check "a request after the slow clients left" test "$(curl -s -o /dev/null -w '%{http_code}' \
+  -H 'Authorization: Bearer reader-token-0001' "http://127.0.0.1:$port/api/health")" = 200
+check "trailmapd stops cleanly (off loopback)" stop_server
 
 check "no sanitizer reports from trailmapd" bash -c "! grep -q 'Sanitizer\|runtime error' '$tmp/server.log'"
 finish
