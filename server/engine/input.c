@@ -309,6 +309,35 @@ static int decode_lines(ctx *c, const char *t, size_t n) {
     }
 }
 
+/* jansson's tree takes about 64 bytes per JSON value (the value, its slot
+ * in an array or object, the allocator's overhead).  CloudTrail records
+ * hold one value per 15 bytes or so; a text of one value per two bytes
+ * ("[0,0,0,...]") would take 30 times its size.  So a text with more than
+ * one value per MIN_BYTES_PER_VALUE bytes (after the first FREE_VALUES) is
+ * refused before it is parsed: the tree stays within ~10x the text. */
+#define MIN_BYTES_PER_VALUE 6
+#define FREE_VALUES 65536
+
+/* The number of JSON values in t[0, n), counted from the separators
+ * outside strings (every value but the first follows a '[', '{', ',' or
+ * ':'; keys count as values, as they cost as much). */
+static size_t count_values(const char *t, size_t n) {
+    size_t v = 1;
+    int in_string = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = t[i];
+        if (in_string) {
+            if (ch == '\\') i++;
+            else if (ch == '"') in_string = 0;
+        } else if (ch == '"') {
+            in_string = 1;
+        } else if (ch == ',' || ch == ':' || ch == '[' || ch == '{') {
+            v++;
+        }
+    }
+    return v;
+}
+
 static int decode_text(ctx *c, const char *t, size_t n) {
     if (n >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0) {
         t += 3;
@@ -316,6 +345,12 @@ static int decode_text(ctx *c, const char *t, size_t n) {
     }
     size_t s = tm_jscan_ws(t, n, 0);
     if (s == n) return 0;
+    size_t values = count_values(t, n);
+    if (values > FREE_VALUES && values - FREE_VALUES > n / MIN_BYTES_PER_VALUE)
+        return tm_error_set(c->err, TM_ENOMEM,
+                            "%s holds %zu JSON values in %zu bytes, more than one per %d bytes: too dense to parse "
+                            "within its memory bound (CloudTrail records hold one per 15 bytes or so)",
+                            c->name, values, n, MIN_BYTES_PER_VALUE);
     size_t e = n;
     while (e > s && (t[e - 1] == ' ' || t[e - 1] == '\t' || t[e - 1] == '\r' || t[e - 1] == '\n')) e--;
     json_error_t je;

@@ -195,6 +195,13 @@ def main():
             f.write(gzip_bomb(int(args[0])))
     elif case == "method":  # any method name, "\0" for NUL
         one(url, request(args[0].encode().replace(b"\\0", b"\0"), token=tok))
+    elif case == "file":  # an RpcRequest read from a file, sent as it is
+        with open(args[0], "rb") as f:
+            one(url, f.read())
+    elif case == "zeros":  # SubmitEvents with a document "[0,0,...]" of N values (dense JSON)
+        doc = b"[" + b"0," * (int(args[0]) - 1) + b"0]"
+        one(url, request(b"SubmitEvents", payload=field_bytes(2, field_bytes(1, b"zeros.json") + field_bytes(2, doc)),
+                         token=tok))
     elif case == "health":
         one(url, request(b"Health", token=tok))
     elif case == "flood":  # CONNS PER [junk-records N L]

@@ -418,6 +418,47 @@ static void test_gzip_limit(void) {
     free(z);
 }
 
+/* Text with a JSON value every two bytes would make a tree 30 times its
+ * size: refused before parsing, naming the document. */
+static void test_dense(void) {
+    size_t values = 200000, n = 2 * values + 1;
+    char *doc = malloc(n + 1);
+    doc[0] = '[';
+    for (size_t i = 0; i < values; i++) {
+        doc[1 + 2 * i] = '0';
+        doc[2 + 2 * i] = i + 1 < values ? ',' : ']';
+    }
+    doc[n] = 0;
+    tm_eventvec ev = {0};
+    tm_error err;
+    CHECK_INT(tm_input_decode("zeros.json", (const unsigned char *)doc, n, &ev, NULL, &err), TM_ENOMEM);
+    CHECK(strstr(err.msg, "zeros.json holds 200001 JSON values in 400001 bytes") != NULL);
+    /* the same values spread out (7 bytes each) parse: all rejected, none kept */
+    char *spread = malloc(7 * values + 2), *p = spread;
+    *p++ = '[';
+    for (size_t i = 0; i < values; i++) p += sprintf(p, "%s     0", i ? "," : "");
+    *p++ = ']';
+    tm_input_report rep = {0};
+    rep.max_problems = 1;
+    CHECK_INT(tm_input_decode("spread.json", (const unsigned char *)spread, (size_t)(p - spread), &ev, &rep, &err), 0);
+    CHECK_INT(rep.n + rep.omitted, values);
+    tm_input_report_free(&rep);
+    /* strings do not count: commas inside them are no separators */
+    char *str = malloc(400100);
+    p = str;
+    p += sprintf(p, "{\"Records\":[{\"x\":\"");
+    for (size_t i = 0; i < 200000; i++) p += sprintf(p, ",,");
+    p += sprintf(p, "\\\",\"}]}");
+    rep.max_problems = 0;
+    CHECK_INT(tm_input_decode("str.json", (const unsigned char *)str, (size_t)(p - str), &ev, &rep, &err), 0);
+    CHECK_INT(rep.n, 1); /* one record, without eventTime */
+    tm_input_report_free(&rep);
+    free(str);
+    free(spread);
+    free(doc);
+    tm_eventvec_free(&ev);
+}
+
 /* A report that keeps the first problems and counts the rest. */
 static void test_report_cap(void) {
     tm_eventvec ev = {0};
@@ -436,6 +477,7 @@ static void test_report_cap(void) {
 int main(void) {
     test_gzip_limit();
     test_report_cap();
+    test_dense();
     test_records();
     test_array_and_single();
     test_empty();
