@@ -21,7 +21,8 @@
  * so the pool never writes into freed memory.
  *
  * Limits: at most MAX_INFLIGHT API requests queued or running (503 beyond),
- * a connection cap, an inactivity timeout per connection (slow or idle
+ * a connection cap (off loopback also one per client address: MHD closes
+ * the connections past it), an inactivity timeout per connection (slow or idle
  * clients are closed by MHD), and a memory pool per connection that the
  * request line and headers must fit in (MHD answers 414 or 431 when they
  * don't). */
