@@ -300,7 +300,8 @@ int main(int argc, char **argv) {
     if (tm_store_counts(s->store, &nsess, &nev, &err) == 0)
         tm_log_info("store", "%s: %llu sessions, %llu events", data, (unsigned long long)nsess, (unsigned long long)nev);
     s->cache = tm_cache_new_bounded(cache_bytes, (size_t)cache_events);
-    tm_log_info("trailmapd", "cache: up to %zu MiB and %lld events of mapped sessions", cache_bytes >> 20, cache_events);
+    tm_log_info("trailmapd", "cache: up to %zu bytes (%.1f MiB) and %lld events of mapped sessions", cache_bytes,
+                (double)cache_bytes / (1 << 20), cache_events);
     if (!s->cache) {
         tm_log_error("trailmapd", "out of memory");
         goto out;
