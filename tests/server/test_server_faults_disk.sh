@@ -6,8 +6,8 @@
 #                says it once with a count of repeats; once there is room
 #                again (remount bigger, or a file removed) submits succeed
 #   full at start   a warning names the directory and the cause
-#   read-only    a warning at start; it never runs silently.  (Making the
-#                directory read-only under a running server is not tested:
+#   read-only    a warning at start; it never runs silently.  (Read-only
+#                under a running server: test_server_faults_readonly.sh;
 #                Linux refuses `mount -o remount,ro` while trailmapd holds
 #                its files open for writing, with EBUSY, bind mounts too.)
 # At the end every acknowledged event is stored.
