@@ -56,6 +56,8 @@ static void usage(FILE *f) {
             "  --max-inflight-bytes N request bytes and inflated documents handled at once;\n"
             "                         beyond, RESOURCE_EXHAUSTED (default 536870912; a\n"
             "                         request alone always passes)\n"
+            "  --max-connections N    connections to each RPC listener (default 256); nng\n"
+            "                         may hold one message per connection\n"
             "  --no-watch             do not reload when files in the rules directory change\n"
             "\n"
             "Signals: SIGTERM or SIGINT finish the requests in flight and exit;\n"
@@ -162,6 +164,7 @@ int main(int argc, char **argv) {
         {"http-timeout", required_argument, NULL, 'T'}, {"http-max-connections", required_argument, NULL, 'C'},
         {"max-batch-records", required_argument, NULL, 'B'}, {"max-decoded-bytes", required_argument, NULL, 'D'},
         {"max-session-events", required_argument, NULL, 'S'}, {"max-inflight-bytes", required_argument, NULL, 'I'},
+        {"max-connections", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0}};
     const char *listen[MAX_LISTEN];
     int nlisten = 0, c, watch = 1;
@@ -171,6 +174,7 @@ int main(int argc, char **argv) {
     long long maxmsg = 64ll << 20, cache_events = 2000000;
     size_t cache_bytes = TM_CACHE_DEFAULT_BYTES;
     size_t max_batch = 0, max_decoded = 0, max_session = 0, max_inflight = 0; /* 0: api.h's defaults */
+    size_t max_conns = 0;                                                     /* 0: rpc.c's default */
     while ((c = getopt_long(argc, argv, "l:d:r:a:c:k:m:e:h", opts, NULL)) != -1) {
         char *end;
         switch (c) {
@@ -200,16 +204,19 @@ int main(int argc, char **argv) {
         case 'B':
         case 'D':
         case 'S':
-        case 'I': { /* the limits of api.c */
+        case 'N':
+        case 'I': { /* the limits of api.c and rpc.c */
             long long v = strtoll(optarg, &end, 10);
             if (*end || v < 1) {
                 fprintf(stderr, "trailmapd: --%s takes a positive number\n", c == 'B' ? "max-batch-records"
-                        : c == 'D' ? "max-decoded-bytes" : c == 'S' ? "max-session-events" : "max-inflight-bytes");
+                        : c == 'D' ? "max-decoded-bytes" : c == 'S' ? "max-session-events"
+                        : c == 'N' ? "max-connections" : "max-inflight-bytes");
                 return 2;
             }
             if (c == 'B') max_batch = (size_t)v;
             else if (c == 'D') max_decoded = (size_t)v;
             else if (c == 'S') max_session = (size_t)v;
+            else if (c == 'N') max_conns = (size_t)v;
             else max_inflight = (size_t)v;
             break;
         }
@@ -263,6 +270,7 @@ int main(int argc, char **argv) {
     s->max_decoded_bytes = max_decoded;
     s->max_session_events = max_session;
     s->max_inflight_bytes = max_inflight;
+    s->max_connections = max_conns;
     s->rules_dir = (char *)rules;
     tm_log_info("trailmapd", "starting (version %s, data %s, rules %s)", TM_VERSION, data, rules);
 

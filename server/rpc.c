@@ -45,7 +45,12 @@ struct tm_listener {
     void (*done)(void *);
     void *done_arg;
     char *url;
+    uint32_t *conns; /* ids of the connections let in, under mu */
+    size_t nconns, maxconns;
 };
+
+/* Connections per listener when --max-connections is not given. */
+#define MAX_CONNECTIONS 256
 
 static void go_idle(worker *w);
 
@@ -132,6 +137,34 @@ static void after_work_cb(uv_work_t *req, int status) {
     nng_ctx_send(w->ctx, w->aio);
 }
 
+/* nng holds up to one message (up to its receive limit) per connection
+ * before a context takes it, so the number of connections bounds what a
+ * flood can make the server hold.  A connection past the limit is closed
+ * before the socket sees it.  nng reports the removal of every pipe it
+ * reported (refused ones too), so the connections let in are kept by id.
+ * nng_close returns only after every pipe's callbacks have run. */
+static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg) {
+    tm_listener *r = arg;
+    uint32_t id = (uint32_t)nng_pipe_id(p);
+    int refuse = 0;
+    pthread_mutex_lock(&r->mu);
+    if (ev == NNG_PIPE_EV_ADD_PRE) {
+        if (r->nconns < r->maxconns) r->conns[r->nconns++] = id;
+        else refuse = 1;
+    } else if (ev == NNG_PIPE_EV_REM_POST) {
+        for (size_t i = 0; i < r->nconns; i++)
+            if (r->conns[i] == id) {
+                r->conns[i] = r->conns[--r->nconns];
+                break;
+            }
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (refuse) {
+        tm_log_warn("rpc", "%s: %zu connections open, refusing more (--max-connections)", r->url, r->maxconns);
+        nng_pipe_close(p);
+    }
+}
+
 static void rpc_free(uv_handle_t *h) {
     tm_listener *r = h->data;
     void (*done)(void *) = r->done;
@@ -142,6 +175,7 @@ static void rpc_free(uv_handle_t *h) {
     }
     nng_close(r->sock);
     pthread_mutex_destroy(&r->mu);
+    free(r->conns);
     free(r->w);
     free(r->url);
     free(r);
@@ -191,9 +225,12 @@ int tm_listener_start(uv_loop_t *loop, tm_server *srv, const tm_listener_opts *o
     r->n = o->contexts > 0 ? o->contexts : 16;
     r->url = strdup(o->url);
     r->w = calloc((size_t)r->n, sizeof(*r->w));
+    r->maxconns = srv->max_connections ? srv->max_connections : MAX_CONNECTIONS;
+    r->conns = calloc(r->maxconns, sizeof(*r->conns));
     int rv;
-    if (!r->url || !r->w || pthread_mutex_init(&r->mu, NULL)) {
+    if (!r->url || !r->w || !r->conns || pthread_mutex_init(&r->mu, NULL)) {
         free(r->url);
+        free(r->conns);
         free(r->w);
         free(r);
         return tm_error_set(err, TM_ENOMEM, "out of memory");
@@ -212,6 +249,9 @@ int tm_listener_start(uv_loop_t *loop, tm_server *srv, const tm_listener_opts *o
         if ((rv = nng_aio_alloc(&w->aio, aio_cb, w)) != 0) goto nng_fail;
         if ((rv = nng_ctx_open(&w->ctx, r->sock)) != 0) goto nng_fail;
     }
+    if ((rv = nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_PRE, pipe_cb, r)) != 0 ||
+        (rv = nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, pipe_cb, r)) != 0)
+        goto nng_fail;
     if ((rv = nng_listener_start(r->listener, 0)) != 0) goto nng_fail;
     if (uv_async_init(loop, &r->async, async_cb) != 0) {
         tm_error_set(err, TM_EIO, "cannot set up the loop hand-off");
@@ -220,7 +260,8 @@ int tm_listener_start(uv_loop_t *loop, tm_server *srv, const tm_listener_opts *o
     r->async.data = r;
     r->active = r->n;
     for (int i = 0; i < r->n; i++) arm_recv(&r->w[i]);
-    tm_log_info("rpc", "listening on %s (%d contexts, messages up to %zu bytes)", o->url, r->n, srv->max_message_bytes);
+    tm_log_info("rpc", "listening on %s (%d contexts, messages up to %zu bytes, %zu connections)", o->url, r->n,
+                srv->max_message_bytes, r->maxconns);
     *out = r;
     return 0;
 nng_fail:
@@ -230,6 +271,7 @@ fail:
         if (r->w[i].aio) nng_aio_free(r->w[i].aio);
     nng_close(r->sock);
     pthread_mutex_destroy(&r->mu);
+    free(r->conns);
     free(r->w);
     free(r->url);
     free(r);

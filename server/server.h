@@ -32,6 +32,7 @@ typedef struct tm_server {
     size_t max_session_events;    /* GetSession and GetEvents of larger sessions are refused */
     size_t max_inflight_bytes;    /* request bytes and inflated documents handled at once */
     size_t inflight_bytes;        /* atomically */
+    size_t max_connections;       /* per RPC listener (0: rpc.c's default) */
     uint64_t requests[TM_MAX_METHODS]; /* by method index, atomically */
     uint64_t requests_bad;             /* malformed or unknown method */
 } tm_server;

@@ -169,6 +169,22 @@ def flood(url, conns, per, body):
     print(" ".join("%s=%d" % (STATUS.get(k, k), v) for k, v in sorted(counts.items(), key=str)))
 
 
+def hold(url, n, body):
+    """n connections open at once, then one call on each; counts the answers."""
+    conns, counts = [], {}
+    for _ in range(n):
+        conns.append(Conn(url))
+    for c in conns:
+        try:
+            st = STATUS.get(describe(c.call(body))[1], "other")
+        except (EOFError, OSError) as e:  # refused: closed by the server
+            st = "closed"
+        counts[st] = counts.get(st, 0) + 1
+    for c in conns:
+        c.s.close()
+    print(" ".join("%s=%d" % kv for kv in sorted(counts.items())))
+
+
 def main():
     url, case, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     tok = b""
@@ -202,6 +218,8 @@ def main():
         doc = b"[" + b"0," * (int(args[0]) - 1) + b"0]"
         one(url, request(b"SubmitEvents", payload=field_bytes(2, field_bytes(1, b"zeros.json") + field_bytes(2, doc)),
                          token=tok))
+    elif case == "hold":  # N connections at once
+        hold(url, int(args[0]), request(b"Health", token=tok))
     elif case == "health":
         one(url, request(b"Health", token=tok))
     elif case == "flood":  # CONNS PER [junk-records N L]

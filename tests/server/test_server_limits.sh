@@ -117,6 +117,20 @@ raw health >"$tmp/out"
 status_is "health after the flood" OK
 stop_server
 
+# --max-connections: 10 connections at once to a server taking 4; the
+# other 6 are closed; once they are gone, 4 more are let in
+start_server "$tmp/conns" --max-connections 4 || exit 1
+raw hold 10 >"$tmp/out"
+check "10 connections, 4 allowed: 4 answered, 6 closed ($(cat "$tmp/out"))" grep -qx "OK=4 closed=6" "$tmp/out"
+for _ in $(seq 1 50); do # until the server has seen the closes
+  raw hold 4 >"$tmp/out"
+  grep -qx "OK=4" "$tmp/out" && break
+  sleep 0.1
+done
+check "after they close, 4 more connections ($(cat "$tmp/out"))" grep -qx "OK=4" "$tmp/out"
+check "refusals are logged" grep -q "4 connections open, refusing more" "$tmp/server.log"
+stop_server
+
 # `trailmap map` on a bomb: a clear error, exit 1, bounded memory
 raw write-bomb 1073741824 "$tmp/bomb.json.gz"
 python3 - "$tm" "$tmp/bomb.json.gz" "$tmp/map.err" <<'PY' >"$tmp/map.out"
