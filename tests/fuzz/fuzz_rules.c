@@ -5,14 +5,18 @@
  * temporary directory: tests/fuzz/rules-subset, which make_seeds.py derives
  * from rules/ (the small signal files, every label rule, override and
  * user-agent prepend naming only their labels; entries unchanged).  The
- * whole rules/ takes ~100 ms a load under ASan; the subset a fraction.  Per input, the first byte picks which file is
- * replaced (by index, modulo the number of files), the rest of the input
+ * whole rules/ takes ~100 ms a load under ASan; the subset ~30 ms.
+ *
+ * Per input, the first byte picks which file is replaced (by index,
+ * modulo the number of files), the rest of the input
  * becomes that file's bytes, tm_rules_load loads the whole directory
  * (parsing, validating and compiling every file, the replaced one among
  * the real ones it refers to), and the original file is put back.  The
  * seeds (tests/fuzz/corpus/fuzz_rules/) are the real files, each with the
  * byte that selects it: make_seeds.py writes them in the order of the
  * sorted list built here, so keep the two in step.
+ *
+ * TM_FUZZ_DEBUG=1 prints what each load says.
  *
  * Checked besides the sanitizers: a load either gives a ruleset and no
  * error, or no ruleset and at least one "file:line:column: message". */
@@ -36,6 +40,7 @@ typedef struct rfile {
 static char tmpdir[] = "/tmp/tm_fuzz_rules_XXXXXX";
 static rfile *files;
 static size_t nfiles;
+static int debug; /* TM_FUZZ_DEBUG=1: print the first error of every load */
 
 static int cmp_rfile(const void *a, const void *b) {
     return strcmp(((const rfile *)a)->path, ((const rfile *)b)->path);
@@ -119,6 +124,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         exit(1);
     }
     qsort(files, nfiles, sizeof(*files), cmp_rfile);
+    debug = getenv("TM_FUZZ_DEBUG") != NULL;
     atexit(cleanup);
     /* the real rules must load, or every input would only test errors */
     tm_ruleset *rs = NULL;
@@ -139,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tm_ruleset *rs = NULL;
     tm_errlist errs = {0};
     int rc = tm_rules_load(tmpdir, &rs, &errs);
+    if (debug) fprintf(stderr, "fuzz_rules: %s: %s\n", r->path + strlen(tmpdir) + 1, rc ? (errs.n ? errs.v[0] : "?") : "loads");
     if (rc == 0 && (!rs || errs.n != 0)) abort();
     if (rc != 0 && (rs || (errs.n == 0 && !errs.oom))) abort();
     tm_rules_unref(rs);
