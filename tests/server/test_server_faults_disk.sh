@@ -85,8 +85,10 @@ check "a stored session's events are served on a full disk" test -s "$tmp/ev1.js
 check "stats are served on a full disk" test $? -eq 0
 
 # ---- the log: the failure said once, the repeats counted, not 11 lines
+# (the first line, then a count every 10 s and one at the next message: a
+# slow machine may take more than 10 s for the 11 refusals)
 nfull=$(grep -ci "disk is full\|no space" "$tmp/server.log")
-check "the log holds the full disk in at most 3 lines ($nfull) for 11 refusals" test "$nfull" -ge 1 -a "$nfull" -le 3
+check "the log holds the full disk in at most 4 lines ($nfull) for 11 refusals" test "$nfull" -ge 1 -a "$nfull" -le 4
 
 # ---- room again: a bigger tmpfs; the refused batch and the rest go in
 mount -o remount,size=64m "$mnt"
