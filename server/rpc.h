@@ -23,8 +23,4 @@ int tm_listener_start(uv_loop_t *loop, tm_server *srv, const tm_listener_opts *o
  * calls done(arg) on the loop thread.  The listener is freed after that. */
 void tm_listener_stop(tm_listener *r, void (*done)(void *), void *arg);
 
-/* tm_url_is_local moved to netaddr.h; included here so the users of rpc.h
- * that call it (http.c) keep building. */
-#include "netaddr.h"
-
 #endif
