@@ -15,6 +15,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "reload.h"
+#include "watch.h"
 #include "rpc.h"
 #include "server.h"
 

@@ -5,12 +5,9 @@
  * the log.  A good one is swapped in atomically: requests in flight keep the
  * ruleset they started with (reference count), the next query of a session
  * maps it again under the new rules.  Triggers: SIGHUP, the ReloadRules RPC,
- * and changes in the rules directory (libuv file watching, debounced so an
- * editor's save or a git pull gives one reload). */
+ * and changes in the rules directory (watch.h). */
 #ifndef TM_RELOAD_H
 #define TM_RELOAD_H
-
-#include <uv.h>
 
 #include "errlist.h"
 #include "server.h"
@@ -19,12 +16,5 @@
  * one at a time.  *changed (may be NULL) tells whether the version differs
  * from the one that was running.  Returns 0, or TM_EINVAL with errs filled. */
 int tm_reload_rules(tm_server *s, const char *why, tm_errlist *errs, int *changed);
-
-typedef struct tm_watch tm_watch;
-
-/* Watches the rules directory and its labels/ and signals/ folders. */
-int tm_watch_start(uv_loop_t *loop, tm_server *s, unsigned debounce_ms, tm_watch **out, tm_error *err);
-/* Closes the watcher's handles (they are freed by the loop). */
-void tm_watch_stop(tm_watch *w);
 
 #endif

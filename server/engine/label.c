@@ -1,4 +1,4 @@
-/* label.c: user-agent families and per-event label rules. */
+/* label.c: per-event label rules (the user-agent family first). */
 #include "label.h"
 
 #include <stdlib.h>
@@ -22,45 +22,8 @@ void tm_labels_free(tm_labels *l) {
     l->n = l->cap = 0;
 }
 
-static int ua_test(const tm_ua_test *t, const char *s, size_t len) {
-    size_t tl = strlen(t->s);
-    switch (t->op) {
-    case 0: return len == tl && memcmp(s, t->s, len) == 0;
-    case 1: return len >= tl && memcmp(s, t->s, tl) == 0;
-    case 2: return len >= tl && memcmp(s + len - tl, t->s, tl) == 0;
-    case 3: return tl <= len && memmem(s, len, t->s, tl) != NULL;
-    }
-    return 0;
-}
-
-static const tm_ua_family *family_of(const tm_ruleset *rs, const char *ua) {
-    if (!ua) return NULL;
-    size_t len = strlen(ua);
-    if (rs->strip_brackets && len >= 2 && ua[0] == '[' && ua[len - 1] == ']') {
-        ua++;
-        len -= 2;
-    }
-    for (size_t i = 0; i < rs->nfamilies; i++) {
-        const tm_ua_family *f = &rs->families[i];
-        int ok = !f->any;
-        for (size_t k = 0; k < f->ntests; k++) {
-            int r = ua_test(&f->tests[k], ua, len);
-            if (f->any && r) {
-                ok = 1;
-                break;
-            }
-            if (!f->any && !r) {
-                ok = 0;
-                break;
-            }
-        }
-        if (ok && f->ntests) return f;
-    }
-    return NULL;
-}
-
 const char *tm_label_ua_family(const tm_ruleset *rs, const char *ua) {
-    const tm_ua_family *f = family_of(rs, ua);
+    const tm_ua_family *f = tm_rules_ua_family(rs, ua);
     return f ? f->name : rs->default_family;
 }
 
@@ -82,7 +45,7 @@ static int run_chain(const tm_chain *c, const tm_predctx *pc, tm_labels *out) {
 }
 
 int tm_label_event(const tm_ruleset *rs, const tm_event *e, tm_labels *out) {
-    const tm_ua_family *fam = family_of(rs, e->ua);
+    const tm_ua_family *fam = tm_rules_ua_family(rs, e->ua);
     if (fam)
         for (size_t k = 0; k < fam->nprepend; k++)
             if (push(out, fam->prepend[k])) return TM_ENOMEM;

@@ -96,32 +96,6 @@ static void hash_file(hasher *hs, const char *root, const char *path) {
     fclose(f);
 }
 
-/* ---- labels by name ---- */
-
-int tm_rules_label(const tm_ruleset *rs, const char *name) {
-    size_t lo = 0, hi = rs->nlabels;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(rs->labels[mid].name, name);
-        if (c == 0) return (int)mid;
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
-    }
-    return -1;
-}
-
-const tm_eventrule *tm_rules_event(const tm_ruleset *rs, const char *name_full) {
-    size_t lo = 0, hi = rs->nevents;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcasecmp(rs->events[mid].key, name_full);
-        if (c == 0) return &rs->events[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
-    }
-    return NULL;
-}
-
 /* ---- freeing ---- */
 
 static void strs_free(tm_strs *s) {

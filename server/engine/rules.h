@@ -140,6 +140,8 @@ void tm_rules_unref(tm_ruleset *rs);
 int tm_rules_label(const tm_ruleset *rs, const char *name);
 /* The rule of an event name (matched ignoring case), or NULL. */
 const tm_eventrule *tm_rules_event(const tm_ruleset *rs, const char *name_full);
+/* The family of a user agent, or NULL (then rs->default_family applies). */
+const tm_ua_family *tm_rules_ua_family(const tm_ruleset *rs, const char *ua);
 
 /* Override conditions, evaluated by the mapper (overrides.c). */
 typedef struct tm_ctxenv tm_ctxenv;
