@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "admin.h"
+#include "rulesInt.h"
 #include "trailmap.pb-c.h"
 
 enum { O_RULES = A_FIRST_FREE, O_SESSION, O_FORMAT };

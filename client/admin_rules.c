@@ -8,6 +8,7 @@
 
 #include "admin.h"
 #include "fileio.h"
+#include "rulesInt.h"
 #include "trailmap.pb-c.h"
 
 enum { O_REMOTE = A_FIRST_FREE, O_FORMAT, O_RULES, O_SERVICE };

@@ -23,13 +23,7 @@
 #include <stdint.h>
 
 #include "error.h"
-
-enum {
-    TM_RPC_EURL = -20,
-    TM_RPC_EUNREACHABLE = -21,
-    TM_RPC_ESTATUS = -22,
-    TM_RPC_EPROTO = -23
-};
+#include "rpc_error.h"
 
 #define TM_RPC_DEFAULT_URL "tcp://127.0.0.1:7470"
 #define TM_RPC_DEFAULT_TIMEOUT_MS 60000

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mapper.h"
 #include "reload.h"
+#include "rulesInt.h"
 #include "trailmap.pb-c.h"
 #include "wire.h"
 

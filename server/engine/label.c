@@ -1,5 +1,6 @@
 /* label.c: per-event label rules (the user-agent family first). */
 #include "label.h"
+#include "rulesInt.h"
 
 #include <stdlib.h>
 #include <string.h>

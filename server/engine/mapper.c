@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "overrides.h"
+#include "rulesInt.h"
 
 typedef struct state {
     tm_mapping *m;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rulesInt.h"
 #include "value.h"
 
 /* ---- views ---- */

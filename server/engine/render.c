@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline.h"
+#include "rulesInt.h"
+#include "vars.h"
 
 void tm_rendered_clear(tm_rendered *r) {
     free(r->url);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "overrides.h"
+#include "rulesInt.h"
 
 /* ---- small helpers ---- */
 

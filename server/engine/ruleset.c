@@ -2,6 +2,7 @@
  * families).  The bottom of the rule modules: it calls none of them, so the
  * compilers (overrides.c, rules.c) and the stages (label.c) can all use it. */
 #include "rules.h"
+#include "rulesInt.h"
 
 #include <string.h>
 #include <strings.h>

@@ -1,5 +1,5 @@
 /* fuzz_lang.c: the three small languages of the rules: templates
- * (tmpl.h), predicates (pred.h) and pipelines (pipeline.h).
+ * (tmpl.h), predicates (pred.h) and pipelines (vars.h).
  *
  * Input: byte 0 picks the language (modulo 3: 0 template, 1 predicate,
  * 2 pipeline), the rest is its text: a template string, or the JSON of a
@@ -23,10 +23,11 @@
 
 #include "input.h"
 #include "label.h"
-#include "pipeline.h"
 #include "pred.h"
 #include "rules.h"
+#include "rulesInt.h"
 #include "tmpl.h"
+#include "vars.h"
 
 static tm_ruleset *rules;
 static tm_eventvec events;  /* the related events, time order */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mapper.h"
+#include "rulesInt.h"
 #include "test.h"
 
 static char dir[128];

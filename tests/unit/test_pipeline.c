@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline.h"
+#include "vars.h"
 #include "test.h"
 
 static tm_event *EVS[4];

@@ -10,6 +10,7 @@
 #include "label.h"
 #include "pred.h"
 #include "rules.h"
+#include "rulesInt.h"
 #include "test.h"
 
 /* ---------------------------------------------------------------- helpers */

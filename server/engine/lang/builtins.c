@@ -4,21 +4,6 @@
 
 #include <string.h>
 
-#define TM_BUILTIN_DECL(f) int f(const json_t *, json_t *, const tm_fnctx *, json_t **, tm_error *)
-TM_BUILTIN_DECL(tm_fn_parse_time); /* builtin_time.c */
-TM_BUILTIN_DECL(tm_fn_timespan);
-TM_BUILTIN_DECL(tm_fn_span_ms);
-TM_BUILTIN_DECL(tm_fn_format_time);
-TM_BUILTIN_DECL(tm_fn_exclude_seen_in_previous); /* builtin_lists.c */
-TM_BUILTIN_DECL(tm_fn_secrets_search_url);
-TM_BUILTIN_DECL(tm_fn_as_array);
-TM_BUILTIN_DECL(tm_fn_map_member);
-TM_BUILTIN_DECL(tm_fn_pairs); /* builtin_ec2.c */
-TM_BUILTIN_DECL(tm_fn_ec2_filter_url);
-TM_BUILTIN_DECL(tm_fn_kv_text);
-TM_BUILTIN_DECL(tm_fn_append_vars);
-TM_BUILTIN_DECL(tm_fn_json_text);
-
 const tm_builtin tm_builtins[] = {
     /* {"name", function, (const char *const[]){"arg", NULL}}, */
     {"pairs", tm_fn_pairs, (const char *const[]){"key", "values", "camel_keys", "names", NULL}},

@@ -1,3 +1,4 @@
+/* fileio.c: reading a whole file, or standard input, into memory (fileio.h). */
 #include "fileio.h"
 
 #include <errno.h>

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "label.h"
+#include "rulesInt.h"
 #include "value.h"
 
 typedef enum { C_ALL, C_ANY, C_NOT, C_SIG, C_GAP, C_SCAN, C_COUNT } ctx_kind;

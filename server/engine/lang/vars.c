@@ -1,5 +1,5 @@
-/* pipeline.c: compile and run var pipelines. */
-#include "pipeline.h"
+/* vars.c: compile and run var pipelines (the rule language's variable steps). */
+#include "vars.h"
 
 #include <regex.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
-/* pipeline.h: the steps that compute a signal's named values ("vars").
+/* vars.h: the steps that compute a signal's named values ("vars").
  *
  * A pipeline turns a list of items into a list of items: events, values
  * read from them, previous signals.  See rules/README.md "Pipelines". */
-#ifndef TM_PIPELINE_H
-#define TM_PIPELINE_H
+#ifndef TM_VARS_H
+#define TM_VARS_H
 
 #include <jansson.h>
 

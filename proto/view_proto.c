@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc_client.h"
+#include "rpc_error.h"
 
 static char *dup_str(const char *s) { return strdup(s ? s : ""); }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "rules.h"
+#include "rulesInt.h"
 
 /* One signal of the history, as an override condition sees it. */
 typedef struct tm_histent {

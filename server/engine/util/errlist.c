@@ -23,6 +23,7 @@ static void push(tm_errlist *l, char *s) {
     l->v[l->n++] = s;
 }
 
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static char *vformat(const char *fmt, va_list ap) {
     char *s = NULL;
     if (vasprintf(&s, fmt, ap) < 0) return NULL;

@@ -33,4 +33,21 @@ const tm_builtin *tm_builtin_find(const char *name);
 /* Registry, for listing. */
 extern const tm_builtin tm_builtins[];
 
+/* The built-ins, one tm_builtin_fn each (builtin_*.c define them), declared
+ * here so the compiler checks every definition against its type. */
+#define TM_BUILTIN_DECL(f) int f(const json_t *, json_t *, const tm_fnctx *, json_t **, tm_error *)
+TM_BUILTIN_DECL(tm_fn_parse_time); /* builtin_time.c */
+TM_BUILTIN_DECL(tm_fn_timespan);
+TM_BUILTIN_DECL(tm_fn_span_ms);
+TM_BUILTIN_DECL(tm_fn_format_time);
+TM_BUILTIN_DECL(tm_fn_exclude_seen_in_previous); /* builtin_lists.c */
+TM_BUILTIN_DECL(tm_fn_secrets_search_url);
+TM_BUILTIN_DECL(tm_fn_as_array);
+TM_BUILTIN_DECL(tm_fn_map_member);
+TM_BUILTIN_DECL(tm_fn_pairs); /* builtin_ec2.c */
+TM_BUILTIN_DECL(tm_fn_ec2_filter_url);
+TM_BUILTIN_DECL(tm_fn_kv_text);
+TM_BUILTIN_DECL(tm_fn_append_vars);
+TM_BUILTIN_DECL(tm_fn_json_text);
+
 #endif
