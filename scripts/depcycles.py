@@ -29,8 +29,10 @@ def objects(tdir):
     return sorted(out)
 
 
-def source_of(tdir, obj):
-    return os.path.relpath(obj, tdir)[:-2]  # server/engine/rules.c.o -> server/engine/rules.c
+def source_of(build, tdir, obj):
+    """server/engine/CMakeFiles/tm_engine.dir/lang/pred.c.o -> server/engine/lang/pred.c"""
+    folder = os.path.relpath(os.path.dirname(os.path.dirname(tdir)), build)
+    return os.path.normpath(os.path.join(folder, os.path.relpath(obj, tdir)[:-2]))
 
 
 def symbols(obj):
@@ -118,7 +120,7 @@ def main():
         for d, o in objs:
             if o not in cache:
                 cache[o] = symbols(o)
-            src = source_of(d, o)
+            src = source_of(build, d, o)
             for s in cache[o][0]:
                 defs.setdefault(s, set()).add(src)
             calls.setdefault(src, set()).update(cache[o][1])

@@ -33,7 +33,7 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
 fi
 
-cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DTM_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DTM_FUZZ=ON -DTM_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$B" -j"$(nproc)" --target fuzzers >/dev/null
 
 if [ $# -eq 0 ]; then

@@ -90,6 +90,7 @@ struct tm_http {
 /* ------------------------------------------------------------- helpers */
 
 /* MHD's messages go to our log; the last one also explains a failed start. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     tm_http *h = cls;
     char line[256];

@@ -60,6 +60,7 @@ typedef struct {
 
 /* ---------------------------------------------------------------- report */
 
+static char *vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static char *vfmt(const char *fmt, va_list ap) {
     va_list aq;
     va_copy(aq, ap);

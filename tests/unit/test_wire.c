@@ -133,7 +133,7 @@ static void test_check(void) {
     /* a good SubmitEventsRequest: accepted, the estimate is not below what
      * unpacking takes, and within 4x + 64 KiB of its size */
     Trailmap__SubmitEventsRequest m = TRAILMAP__SUBMIT_EVENTS_REQUEST__INIT;
-    char *recs[] = {"{\"eventID\":\"a\"}", "", "{\"eventID\":\"b\",\"x\":\"" /* long */ "0123456789012345678901234567890123456789\"}"};
+    char *recs[] = {"{\"eventID\":\"a\"}", "", ("{\"eventID\":\"b\",\"x\":\"" /* long */ "0123456789012345678901234567890123456789\"}")};
     Trailmap__Document doc = TRAILMAP__DOCUMENT__INIT, *docs[] = {&doc, &doc};
     doc.name = "trail.json";
     uint8_t content[] = {'[', 0, ']'}; /* bytes may hold NUL */
