@@ -2,7 +2,15 @@
  *
  * Shared by the trailmap client (`trailmap signals`, `trailmap events`) and
  * trailmapd's web endpoints, so that both write the same bytes for the same
- * session: the view is built here once, and output.h renders it. */
+ * session: the view is built here once, and output.h renders it.
+ *
+ * Only the proto -> view direction is here.  The other direction, view ->
+ * proto, is still built inside trailmapd's handlers (server/api.c, the
+ * Signal and Event answers of GetSession and GetEvents); the web endpoints'
+ * JSON (server/http_route.c) and `trailmap sessions --format json`
+ * (client/cli_server.c) are view -> JSON shapes, not proto conversions.
+ * Moving api.c's builders here was not mechanical (they allocate into the
+ * handler's answer); see the JSON-builders step of "One house to live in". */
 #ifndef TM_VIEW_PROTO_H
 #define TM_VIEW_PROTO_H
 
