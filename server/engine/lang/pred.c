@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounded_re.h"
 #include "value.h"
 
 typedef enum { K_ALL, K_ANY, K_NOT, K_ATOM } pred_kind;
@@ -213,10 +214,8 @@ static tm_pred *compile_atom(const tm_jdoc *doc, json_t *spec, tm_errlist *errs)
             p->value = json_incref(v);
         }
         if (p->op == OP_REGEX) {
-            int rc = regcomp(&p->re, json_string_value(v), REG_EXTENDED | REG_NOSUB);
-            if (rc) {
-                char buf[256];
-                regerror(rc, &p->re, buf, sizeof(buf));
+            char buf[256];
+            if (tm_regex_compile(&p->re, json_string_value(v), REG_EXTENDED | REG_NOSUB, buf, sizeof(buf))) {
                 tm_errlist_add(errs, doc, v, 0, "bad regex \"%s\": %s", json_string_value(v), buf);
                 goto fail;
             }

@@ -8,6 +8,7 @@
 
 #include "builtins.h"
 #include "pred.h"
+#include "bounded_re.h"
 #include "value.h"
 
 typedef enum {
@@ -182,10 +183,8 @@ static int compile_step(const tm_jdoc *doc, json_t *spec, json_t *known, step *s
             tm_errlist_add(errs, doc, v, 0, "\"replace\" takes [REGEX, REPLACEMENT]");
             return -1;
         }
-        int rc = regcomp(&s->re, json_string_value(re), REG_EXTENDED);
-        if (rc) {
-            char buf[256];
-            regerror(rc, &s->re, buf, sizeof(buf));
+        char buf[256];
+        if (tm_regex_compile(&s->re, json_string_value(re), REG_EXTENDED, buf, sizeof(buf))) {
             tm_errlist_add(errs, doc, re, 0, "bad regex \"%s\": %s", json_string_value(re), buf);
             return -1;
         }
