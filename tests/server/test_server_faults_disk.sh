@@ -30,24 +30,7 @@ trap disk_cleanup EXIT
 
 # 40 batches of 242 distinct full CloudTrail records (about 300 KB each):
 # copies of the three users' sessions, shifted by days, fresh eventIDs
-python3 - "$src/tests/data/three_users.json.gz" "$tmp" <<'PY'
-import datetime, gzip, json, random, re, sys, uuid
-recs = json.load(gzip.open(sys.argv[1]))["Records"]
-rnd = random.Random(7471)
-stamp = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)((?:\.\d+)?Z)"')
-key = re.compile(r'\b(ASIA|AKIA)[A-Z0-9]{16}\b')
-for k in range(40):
-    batch = []
-    for r in recs:
-        r = dict(r)
-        r["eventID"] = str(uuid.UUID(int=rnd.getrandbits(128)))
-        text = json.dumps(r)
-        text = stamp.sub(lambda m: '"' + (datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
-                         + datetime.timedelta(days=2 * (k + 1))).strftime("%Y-%m-%dT%H:%M:%S") + m.group(2) + '"', text)
-        text = key.sub(lambda m: m.group(0)[:4] + "%04d" % k + m.group(0)[8:], text)
-        batch.append(json.loads(text))
-    json.dump(batch, open(f"{sys.argv[2]}/b{k:02d}.json", "w"))
-PY
+python3 "$src/tests/server/fault_batches.py" make "$src/tests/data/three_users.json.gz" "$tmp" 40 7471 || exit 1
 : >"$tmp/acked"
 # submit FILE: 0 and noted when acknowledged; the client's output in $tmp/last
 submit() {
@@ -146,17 +129,6 @@ start_server "$tmp/data-unused" --data "$mnt/data" || exit 1
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d=d.get("sessions",d) if isinstance(d,dict) else d; print("\n".join(s["key"] for s in d))' \
   "$tmp/sessions.json" >"$tmp/keys"
 while read -r k; do "$tm" events "$k" --format jsonl >>"$tmp/stored.jsonl" || bad "events $k"; done <"$tmp/keys"
-check "every acknowledged event is stored, once" python3 - "$tmp" <<'PY'
-import json, sys
-tmp = sys.argv[1]
-acked = set()
-for b in open(f"{tmp}/acked").read().split():
-    acked |= {e["eventID"] for e in json.load(open(b))}
-stored = [json.loads(l)["eventID"] for l in open(f"{tmp}/stored.jsonl")]
-missing = acked - set(stored)
-assert not missing, f"{len(missing)} of {len(acked)} acknowledged events lost"
-assert len(stored) == len(set(stored)), "an event stored twice"
-print(f"{len(acked)} acknowledged, {len(stored)} stored", file=sys.stderr)
-PY
+check "every acknowledged event is stored, once" python3 "$src/tests/server/fault_batches.py" check "$tmp"
 stop_server
 finish

@@ -30,24 +30,7 @@ trigger="/sys/fs/ext4/$dev/trigger_fs_error"
 [ -w "$trigger" ] || skip "no $trigger"
 
 # 12 batches of 242 distinct full CloudTrail records
-python3 - "$src/tests/data/three_users.json.gz" "$tmp" <<'PY'
-import datetime, gzip, json, random, re, sys, uuid
-recs = json.load(gzip.open(sys.argv[1]))["Records"]
-rnd = random.Random(7472)
-stamp = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)((?:\.\d+)?Z)"')
-key = re.compile(r'\b(ASIA|AKIA)[A-Z0-9]{16}\b')
-for k in range(12):
-    batch = []
-    for r in recs:
-        r = dict(r)
-        r["eventID"] = str(uuid.UUID(int=rnd.getrandbits(128)))
-        text = json.dumps(r)
-        text = stamp.sub(lambda m: '"' + (datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
-                         + datetime.timedelta(days=2 * (k + 1))).strftime("%Y-%m-%dT%H:%M:%S") + m.group(2) + '"', text)
-        text = key.sub(lambda m: m.group(0)[:4] + "%04d" % k + m.group(0)[8:], text)
-        batch.append(json.loads(text))
-    json.dump(batch, open(f"{sys.argv[2]}/b{k:02d}.json", "w"))
-PY
+python3 "$src/tests/server/fault_batches.py" make "$src/tests/data/three_users.json.gz" "$tmp" 12 7472 || exit 1
 : >"$tmp/acked"
 submit() { "$tm" submit "$1" >"$tmp/last" 2>&1 && echo "$1" >>"$tmp/acked"; }
 
@@ -92,18 +75,6 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d=d.get("sessions",
   "$tmp/sessions.json" >"$tmp/keys"
 : >"$tmp/stored.jsonl"
 while read -r k; do "$tm" events "$k" --format jsonl >>"$tmp/stored.jsonl" || bad "events $k"; done <"$tmp/keys"
-check "every acknowledged event is stored, once" python3 - "$tmp" <<'PY'
-import json, sys
-tmp = sys.argv[1]
-acked = set()
-for b in open(f"{tmp}/acked").read().split():
-    acked |= {e["eventID"] for e in json.load(open(b))}
-stored = [json.loads(l)["eventID"] for l in open(f"{tmp}/stored.jsonl")]
-missing = acked - set(stored)
-assert not missing, f"{len(missing)} of {len(acked)} acknowledged events lost"
-assert len(stored) == len(set(stored)), "an event stored twice"
-assert len(acked) == 12 * 242, f"{len(acked)} acknowledged"
-print(f"{len(acked)} acknowledged, {len(stored)} stored", file=sys.stderr)
-PY
+check "every acknowledged event is stored, once" python3 "$src/tests/server/fault_batches.py" check "$tmp" $((12 * 242))
 stop_server
 finish
