@@ -37,7 +37,7 @@ static void validate_usage(FILE *f) {
             "Exit status: 0 valid, 1 any error, 2 usage, 3 the server cannot be reached.\n");
 }
 
-/* The files tm_rules_load reads: useragent.json, overrides.json,
+/* The files tm_rules_load reads: useragent.json, overrides.json, origin.json,
  * labels/NAME.json, signals/NAME.json (no hidden files). */
 typedef struct rulefiles {
     Trailmap__RuleFile *v;
@@ -182,6 +182,7 @@ static int validate_remote(const admin_conn *cn, const char *dir) {
     int rc = 0;
     if ((exists(dir, "useragent.json") && add_rulefile(&files, dir, "useragent.json")) ||
         (exists(dir, "overrides.json") && add_rulefile(&files, dir, "overrides.json")) ||
+        (exists(dir, "origin.json") && add_rulefile(&files, dir, "origin.json")) ||
         add_folder(&files, dir, "labels") || add_folder(&files, dir, "signals")) {
         rulefiles_free(&files);
         return TM_EXIT_NO;

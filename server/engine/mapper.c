@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "additions.h"
+#include "origin.h"
 #include "overrides.h"
 #include "rulesInt.h"
 
@@ -52,20 +54,6 @@ static tm_histent *hist_view(const state *st, size_t n) {
         h[k].event_count = s->event_count;
     }
     return h;
-}
-
-static tm_signal *new_signal(tm_mapping *m) {
-    if (m->nsignals == m->cap) {
-        size_t ncap = m->cap ? m->cap * 2 : 32;
-        tm_signal *ns = realloc(m->signals, ncap * sizeof(*ns));
-        if (!ns) return NULL;
-        m->signals = ns;
-        m->cap = ncap;
-    }
-    tm_signal *s = &m->signals[m->nsignals++];
-    memset(s, 0, sizeof(*s));
-    s->merged_into = -1;
-    return s;
 }
 
 /* New-Signal: marks the events and renders.  hist_n: how much of the
@@ -271,7 +259,7 @@ static int try_label(state *st, size_t i, int L, int *done) {
     free(evs);
     int rc = 0;
     if (!dropped) {
-        tm_signal *s = new_signal(m);
+        tm_signal *s = tm_mapping_new_signal(m);
         if (!s) rc = tm_error_set(st->err, TM_ENOMEM, "out of memory");
         else {
             size_t sig = (size_t)(s - m->signals);
@@ -292,6 +280,7 @@ int tm_map(tm_ruleset *rs, tm_event **events, size_t n, tm_mapping **out, tm_err
     m->events = events;
     m->nevents = n;
     m->labels = calloc(n + 1, sizeof(*m->labels));
+    m->origin = calloc(n + 1, sizeof(*m->origin));
     m->signal_of = calloc(n + 1, sizeof(*m->signal_of));
     st.m = m;
     st.err = err;
@@ -300,12 +289,15 @@ int tm_map(tm_ruleset *rs, tm_event **events, size_t n, tm_mapping **out, tm_err
     st.hist = calloc(n + 1, sizeof(*st.hist));
     st.hist_json = json_array();
     int rc = 0;
-    if (!m->labels || !m->signal_of || !st.contrib || !st.is_anchor || !st.hist || !st.hist_json) {
+    if (!m->labels || !m->origin || !m->signal_of || !st.contrib || !st.is_anchor || !st.hist || !st.hist_json) {
         rc = tm_error_set(err, TM_ENOMEM, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
         m->signal_of[i] = -1;
+        m->origin[i] = (unsigned char)tm_origin_of(rs, events[i]);
+        /* console labels never apply to what an API client did */
+        if (m->origin[i] == TM_ORIGIN_API) continue;
         if ((rc = tm_label_event(rs, events[i], &m->labels[i]))) {
             tm_error_set(err, rc, "out of memory");
             goto done;
@@ -323,6 +315,7 @@ int tm_map(tm_ruleset *rs, tm_event **events, size_t n, tm_mapping **out, tm_err
             if (done) break;
         }
     }
+    rc = tm_additions_map(m, err);
 done:
     free(st.contrib);
     free(st.is_anchor);
@@ -334,32 +327,4 @@ done:
     }
     *out = m;
     return 0;
-}
-
-void tm_mapping_free(tm_mapping *m) {
-    if (!m) return;
-    for (size_t i = 0; m->labels && i < m->nevents; i++) tm_labels_free(&m->labels[i]);
-    free(m->labels);
-    free(m->signal_of);
-    for (size_t i = 0; i < m->nsignals; i++) tm_rendered_clear(&m->signals[i].r);
-    free(m->signals);
-    tm_rules_unref(m->rs);
-    free(m);
-}
-
-static int cmp_anchor(const void *a, const void *b, void *arg) {
-    const tm_mapping *m = arg;
-    size_t x = m->signals[*(const size_t *)a].anchor, y = m->signals[*(const size_t *)b].anchor;
-    return x < y ? -1 : x > y;
-}
-
-size_t tm_mapping_timeline(const tm_mapping *m, size_t **order) {
-    size_t *o = calloc(m->nsignals + 1, sizeof(*o)), n = 0;
-    *order = o;
-    if (!o) return 0;
-    for (size_t i = 0; i < m->nsignals; i++)
-        if (m->signals[i].merged_into < 0) o[n++] = i;
-    /* anchors are distinct events, so the order is fully determined */
-    qsort_r(o, n, sizeof(*o), cmp_anchor, (void *)m);
-    return n;
 }

@@ -31,7 +31,8 @@ typedef struct tm_mapping {
     tm_ruleset *rs;       /* one reference held */
     tm_event **events;    /* borrowed, sorted by (time, eventID) */
     size_t nevents;
-    tm_labels *labels;    /* per event */
+    unsigned char *origin; /* per event: TM_ORIGIN_* (origin.h) */
+    tm_labels *labels;    /* per event; none for API calls */
     int *signal_of;       /* per event: the signal it belongs to, or -1 */
     tm_signal *signals;   /* creation order; merged-away ones have merged_into >= 0 */
     size_t nsignals, cap;
@@ -40,6 +41,10 @@ typedef struct tm_mapping {
 /* Maps events (sorted and deduplicated by tm_eventvec_sort_dedupe). */
 int tm_map(tm_ruleset *rs, tm_event **events, size_t n, tm_mapping **out, tm_error *err);
 void tm_mapping_free(tm_mapping *m);
+
+/* A new zeroed signal at the end of m->signals (for additions.c); NULL
+ * when out of memory. */
+tm_signal *tm_mapping_new_signal(tm_mapping *m);
 
 /* The live signals (not merged away) in the order of their anchors, as
  * a timeline shows them.  Caller frees the array. */

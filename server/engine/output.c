@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "additions.h"
 #include "rulesInt.h"
 #include "value.h"
 
@@ -28,6 +29,7 @@ static void sigview_clear(tm_sigview *s) {
     strv_free(s->event_names, s->nevent_names);
     free(s->anchor_event_id);
     free(s->source_label);
+    free(s->kind);
     strv_free(s->labels_tried, s->nlabels_tried);
 }
 
@@ -59,8 +61,9 @@ static int fill_signal(const tm_mapping *m, size_t sig, tm_sigview *s) {
     const tm_label *l = &m->rs->labels[sg->label];
     s->correlation_id = sdup(m->events[sg->first]->id);
     s->label = sdup(l->name);
-    s->service = sdup(l->service);
-    s->name = sdup(l->title);
+    s->service = sdup(sg->r.service ? sg->r.service : l->service);
+    s->name = sdup(sg->r.name ? sg->r.name : l->title);
+    if (tm_additions_kind_name(l->kind) && !(s->kind = strdup(tm_additions_kind_name(l->kind)))) return -1;
     s->summary = sdup(sg->r.summary);
     s->url = sdup(sg->r.url);
     s->data = sg->r.data ? json_deep_copy(sg->r.data) : NULL;
@@ -179,10 +182,11 @@ static int dump(FILE *f, json_t *doc) {
     return rc;
 }
 
-int tm_output_cartographer(FILE *f, const tm_sessview *s, size_t n) {
+static int cartographer(FILE *f, const tm_sessview *s, size_t n, int additions) {
     json_t *doc = json_object();
     for (size_t k = 0; doc && k < n; k++) {
         for (size_t i = 0; i < s[k].nsigs; i++) {
+            if (s[k].sigs[i].kind && !additions) continue;
             json_t *sig = tm_output_signal_cartographer(&s[k].sigs[i]);
             if (!sig || json_object_set_new(doc, s[k].sigs[i].correlation_id, sig)) {
                 json_decref(doc);
@@ -192,6 +196,10 @@ int tm_output_cartographer(FILE *f, const tm_sessview *s, size_t n) {
     }
     return dump(f, doc);
 }
+
+int tm_output_cartographer(FILE *f, const tm_sessview *s, size_t n) { return cartographer(f, s, n, 0); }
+
+int tm_output_cartographer_all(FILE *f, const tm_sessview *s, size_t n) { return cartographer(f, s, n, 1); }
 
 /* ---- trailmap json ---- */
 
@@ -207,6 +215,7 @@ static json_t *signal_json(const tm_sigview *s) {
                           "eventIds", strv_json(s->event_ids, s->nevent_ids), "anchorEventId", s->anchor_event_id,
                           "suppressed", s->suppressed, "labelsTried", strv_json(s->labels_tried, s->nlabels_tried));
     if (o && s->source_label) json_object_set_new(o, "sourceLabel", json_string(s->source_label));
+    if (o && s->kind) json_object_set_new(o, "kind", json_string(s->kind));
     if (o && s->reference_event_count != s->event_count)
         json_object_set_new(o, "referenceEventCount", json_integer(s->reference_event_count));
     return o;
@@ -268,8 +277,11 @@ int tm_output_jsonl(FILE *f, const tm_mapping *const *maps, char *const *keys, s
                 json_array_append_new(labels, json_string(m->rs->labels[m->labels[j].v[i]].name));
             if (m->signal_of[j] >= 0) {
                 const tm_signal *sg = &m->signals[m->signal_of[j]];
-                sig = json_pack("{s:s, s:s, s:s}", "label", m->rs->labels[sg->label].name, "name",
-                                m->rs->labels[sg->label].title, "correlationId", m->events[sg->first]->id);
+                const tm_label *l = &m->rs->labels[sg->label];
+                sig = json_pack("{s:s, s:s, s:s}", "label", l->name, "name", sg->r.name ? sg->r.name : l->title,
+                                "correlationId", m->events[sg->first]->id);
+                if (sig && tm_additions_kind_name(l->kind))
+                    json_object_set_new(sig, "kind", json_string(tm_additions_kind_name(l->kind)));
             }
             json_t *tm = json_pack("{s:s, s:o, s:o}", "session", keys[k], "labels", labels, "signal", sig);
             char *add = tm ? json_dumps(tm, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;

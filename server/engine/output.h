@@ -30,6 +30,7 @@ typedef struct tm_sigview {
     int suppressed;
     char *anchor_event_id;
     char *source_label;         /* the label before overrides, when different; else NULL */
+    char *kind;                 /* trailmap's own kinds: "signin", "api", "action"; NULL: a rule's */
     char **labels_tried;        /* the anchor's labels, in order */
     size_t nlabels_tried;
 } tm_sigview;
@@ -59,7 +60,10 @@ void tm_view_clear(tm_sessview *v);
 /* One signal in the reference's key set (plus Summary); new reference. */
 json_t *tm_output_signal_cartographer(const tm_sigview *s);
 
+/* The reference's signals only: trailmap's own kinds (additions.h) are
+ * left out, as the reference never made them; _all keeps them. */
 int tm_output_cartographer(FILE *f, const tm_sessview *s, size_t n);
+int tm_output_cartographer_all(FILE *f, const tm_sessview *s, size_t n);
 int tm_output_json(FILE *f, const tm_sessview *s, size_t n);
 
 typedef struct tm_table_opts {

@@ -8,6 +8,8 @@
 #include "vars.h"
 
 void tm_rendered_clear(tm_rendered *r) {
+    free(r->name);
+    free(r->service);
     free(r->url);
     free(r->summary);
     json_decref(r->data);

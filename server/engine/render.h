@@ -11,6 +11,7 @@
 #include "rules.h"
 
 typedef struct tm_rendered {
+    char *name, *service; /* trailmap's own kinds only (additions.h); else NULL: the label's */
     char *url;
     char *summary;
     json_t *data; /* AdditionalData; NULL when the label defines none */

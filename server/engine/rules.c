@@ -16,6 +16,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "additions.h"
+#include "origin.h"
 #include "overrides.h"
 #include "rulesInt.h"
 
@@ -134,6 +136,7 @@ static void label_free(tm_label *l) {
     for (size_t i = 0; i < l->ndata; i++) free(l->data[i].key);
     free(l->data);
     free(l->file);
+    tm_additions_free(l);
 }
 
 static void ruleset_free(tm_ruleset *rs) {
@@ -162,6 +165,7 @@ static void ruleset_free(tm_ruleset *rs) {
         tm_ctx_free(rs->overrides[i].cond);
     }
     free(rs->overrides);
+    tm_origin_free(rs->origin);
     free(rs);
 }
 
@@ -215,6 +219,7 @@ static const char *const signal_members[] = {"label", "service", "name", "url", 
 
 static int compile_label(tm_ruleset *rs, tm_label *l, const tm_jdoc *doc, json_t *def, json_t *base,
                          tm_errlist *errs) {
+    if (json_object_get(def, "kind")) return tm_additions_compile(l, doc, def, errs);
     int bad = 0;
     if (only_members(doc, def, signal_members, errs)) bad = 1;
     l->service = dup_str(json_object_get(def, "service"));
@@ -684,7 +689,7 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
     if (!rs) return TM_ENOMEM;
     rs->refs = 1;
     rs->dir = strdup(dir);
-    char *sigdir = NULL, *labdir = NULL, *uapath = NULL, *ovpath = NULL;
+    char *sigdir = NULL, *labdir = NULL, *uapath = NULL, *ovpath = NULL, *orpath = NULL;
     char **sigfiles = NULL, **labfiles = NULL;
     size_t nsig = 0, nlab = 0;
     tm_jdoc **docs = NULL;
@@ -696,7 +701,8 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
     int rc = TM_ENOMEM;
 
     if (!rs->dir || !seen || asprintf(&sigdir, "%s/signals", dir) < 0 || asprintf(&labdir, "%s/labels", dir) < 0 ||
-        asprintf(&uapath, "%s/useragent.json", dir) < 0 || asprintf(&ovpath, "%s/overrides.json", dir) < 0)
+        asprintf(&uapath, "%s/useragent.json", dir) < 0 || asprintf(&ovpath, "%s/overrides.json", dir) < 0 ||
+        asprintf(&orpath, "%s/origin.json", dir) < 0)
         goto done;
     if (access(dir, R_OK) != 0) {
         tm_errlist_addf(errs, "%s: cannot read the rules directory", dir);
@@ -705,7 +711,7 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
     }
     if (list_json(sigdir, &sigfiles, &nsig) || list_json(labdir, &labfiles, &nlab)) goto done;
     if (nsig == 0) tm_errlist_addf(errs, "%s: no signal files (signals/*.json)", dir);
-    docs = calloc(nsig + nlab + 2, sizeof(*docs));
+    docs = calloc(nsig + nlab + 3, sizeof(*docs));
     if (!docs) goto done;
 
     /* pass 1: signal definitions */
@@ -799,6 +805,15 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
             load_overrides(rs, ov, errs);
         }
     }
+    /* trailmap's own: without it every record's origin is unknown */
+    if (access(orpath, F_OK) == 0) {
+        hash_file(&hs, dir, orpath);
+        tm_jdoc *od = load_doc(orpath, errs);
+        if (od) {
+            docs[ndocs++] = od;
+            if (tm_origin_compile(rs, od, errs) == TM_ENOMEM) goto done;
+        }
+    }
     if (asprintf(&rs->version, "%016llx", (unsigned long long)hs.h) < 0) {
         rs->version = NULL;
         goto done;
@@ -818,6 +833,7 @@ done:
     free(labdir);
     free(uapath);
     free(ovpath);
+    free(orpath);
     json_decref(seen);
     if (rc) ruleset_free(rs);
     else *out = rs;

@@ -19,6 +19,7 @@ typedef struct tm_ua_family tm_ua_family;   /* rulesInt.h */
 typedef struct tm_eventrule tm_eventrule;   /* rulesInt.h */
 typedef struct tm_label tm_label;           /* a signal definition, rulesInt.h */
 typedef struct tm_override tm_override;     /* rulesInt.h */
+typedef struct tm_origin tm_origin;         /* origin.c */
 
 typedef struct tm_ruleset {
     int refs;
@@ -38,6 +39,7 @@ typedef struct tm_ruleset {
 
     tm_override *overrides;
     size_t noverrides;
+    tm_origin *origin; /* origin.json, or NULL: every record's origin is unknown */
 } tm_ruleset;
 
 /* Loads the directory.  On any error returns TM_EINVAL with every problem

@@ -57,6 +57,15 @@ enum {
     TM_FLAG_GENERIC = 8,
 };
 
+/* What made a signal: the reference's rules, or one of trailmap's own
+ * kinds for what those rules leave unexplained (additions.h). */
+enum {
+    TM_KIND_RULE = 0,  /* a console action the rules recognise */
+    TM_KIND_SIGNIN,    /* a sign-in event (one signal each) */
+    TM_KIND_API,       /* calls of one kind by one API client */
+    TM_KIND_ACTION,    /* a console write no rule explains (one signal each) */
+};
+
 typedef struct tm_strs {
     char **v;
     size_t n;
@@ -90,6 +99,12 @@ struct tm_label {
     int has_data;
     char *file; /* where it was defined, for listings */
     int line;
+    /* trailmap's own kinds (additions.c); TM_KIND_RULE for the rest */
+    int kind;
+    tm_pred *when;            /* the events it takes; NULL: every candidate */
+    double gap;               /* TM_KIND_API: most seconds between two calls of one signal */
+    tm_tmpl *name_tmpl, *service_tmpl; /* Name and Service are templates there */
+    tm_strs key_params;       /* TM_KIND_ACTION: request parameters that name the target */
 };
 
 /* ---- overrides ---- */

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Checks what trailmap makes of the real public trails in this folder, as
+issue 11 asks: no "Clicked" signal made only of API-client calls, every
+console write in some signal, every sign-in event a signal, and no session
+holding two principals.  The classification of events here is written
+apart from the rules (origin.json) on purpose, so that a wrong rule shows.
+
+  check.py TRAILMAP [FILE...]     (default: every .json file below here)
+
+Prints one line per file and per finding; exits 1 on any finding."""
+import json, re, subprocess, sys
+from pathlib import Path
+
+API_UA = re.compile(r"^\[?(aws-cli/|Boto3/|botocore/|aws-sdk-|AWSPowerShell|APN/1\.0 HashiCorp|Terraform/|"
+                    r"stratus-red-team|Pulumi|ec2-api-tools)")
+
+
+def records(path):
+    doc = json.loads(Path(path).read_text())
+    return doc["Records"] if isinstance(doc, dict) and "Records" in doc else doc if isinstance(doc, list) else [doc]
+
+
+def is_console(r):
+    ua = r.get("userAgent") or ""
+    return r.get("sessionCredentialFromConsole") == "true" or r.get("eventType") == "AwsConsoleSignIn" \
+        or " exec-env/CloudShell " in ua
+
+
+def is_api(r):
+    if is_console(r) or not isinstance(r.get("userIdentity"), dict):
+        return False
+    key = r["userIdentity"].get("accessKeyId") or ""
+    return key.startswith("AKIA") or bool(API_UA.match(r.get("userAgent") or ""))
+
+
+def principal(r):
+    ui = r.get("userIdentity")
+    if not isinstance(ui, dict):
+        return None
+    if ui.get("type") == "AWSService" or ui.get("invokedBy"):
+        return None
+    return ui.get("arn") or ui.get("principalId")
+
+
+def check(trailmap, path):
+    out = subprocess.run([trailmap, "map", "--format", "json", str(path)], capture_output=True, text=True)
+    if out.returncode != 0:
+        return [f"trailmap map exit {out.returncode}: {out.stderr.strip()[:200]}"]
+    doc = json.loads(out.stdout)
+    recs = {}
+    for r in records(path):
+        recs.setdefault(r.get("eventID"), []).append(r)
+    findings, in_signal = [], set()
+    for s in doc["sessions"]:
+        principals = set()
+        for sig in s["signals"]:
+            evs = [r for i in sig["eventIds"] for r in recs.get(i, [])]
+            in_signal.update(sig["eventIds"])
+            if "kind" not in sig and sig["name"].startswith("Clicked") and evs and all(is_api(r) for r in evs):
+                findings.append(f"API calls shown as a click: {sig['name']} ({len(evs)} events)")
+        for i in [e for sig in s["signals"] for e in sig["eventIds"]] + [u["eventId"] for u in s["unmappedEvents"]]:
+            for r in recs.get(i, []):
+                if principal(r):
+                    principals.add(principal(r))
+        if len(principals) > 1:
+            findings.append(f"session {s['session']} holds {len(principals)} principals: {sorted(principals)[:4]}")
+    for i, rs in recs.items():
+        for r in rs:
+            if r.get("eventSource") == "signin.amazonaws.com" and i not in in_signal:
+                findings.append(f"sign-in event not a signal: {r.get('eventName')} {i}")
+            if is_console(r) and r.get("readOnly") is False and i not in in_signal:
+                findings.append(f"console write only among unmapped: {r.get('eventSource')}:{r.get('eventName')} {i}")
+    return findings
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    here = Path(__file__).resolve().parent
+    files = sys.argv[2:] or sorted(str(p) for p in here.rglob("*.json") if not p.name.endswith(".index.json"))
+    bad = 0
+    for f in files:
+        fs = check(sys.argv[1], f)
+        print(f"{Path(f).relative_to(here) if Path(f).is_relative_to(here) else f}: {len(fs)} finding(s)")
+        for x in fs:
+            print("  " + x)
+        bad += len(fs)
+    print(f"total: {bad} finding(s) in {len(files)} file(s)")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
