@@ -111,7 +111,8 @@ int tm_cli_map_files(tm_ruleset *rs, char **files, size_t nfiles, const char *fo
 static void map_usage(FILE *f) {
     fprintf(f,
             "usage: trailmap map [--format table|cartographer|json|jsonl] [--session KEY]\n"
-            "                    [--rules DIR] [--all] [--no-color] [--max-decoded-bytes N]\n"
+            "                    [--rules DIR] [--all] [--additions] [--no-color]\n"
+            "                    [--max-decoded-bytes N]\n"
             "                    FILE...\n"
             "\n"
             "Maps CloudTrail events to the console actions that caused them, offline.\n"
@@ -126,6 +127,9 @@ static void map_usage(FILE *f) {
             "  --session KEY map only this session\n"
             "  --rules DIR   rules directory (default: $TRAILMAP_RULES or the built-in one)\n"
             "  --all         table: also show suppressed background signals\n"
+            "  --additions   cartographer: also write trailmap's own signals (sign-ins,\n"
+            "                API calls, console changes no rule recognises), which the\n"
+            "                reference never makes; table, json and jsonl always have them\n"
             "  --no-color    table: no colours\n"
             "  --max-decoded-bytes N\n"
             "                a file may decompress to at most N bytes (default 1073741824);\n"
@@ -139,9 +143,10 @@ int tm_cmd_map(int argc, char **argv) {
         {"format", required_argument, NULL, 'f'}, {"session", required_argument, NULL, 's'},
         {"rules", required_argument, NULL, 'r'},  {"no-color", no_argument, NULL, 'n'},
         {"all", no_argument, NULL, 'a'},          {"help", no_argument, NULL, 'h'},
+        {"additions", no_argument, NULL, 'A'},
         {"max-decoded-bytes", required_argument, NULL, 'D'}, {NULL, 0, NULL, 0}};
     const char *format = NULL, *session = NULL, *rules = NULL;
-    int color = isatty(STDOUT_FILENO), all = 0, c;
+    int color = isatty(STDOUT_FILENO), all = 0, additions = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:s:r:nah", opts, NULL)) != -1) {
         switch (c) {
@@ -150,6 +155,7 @@ int tm_cmd_map(int argc, char **argv) {
         case 'r': rules = optarg; break;
         case 'n': color = 0; break;
         case 'a': all = 1; break;
+        case 'A': additions = 1; break;
         case 'D': {
             char *end;
             unsigned long long v = strtoull(optarg, &end, 10);
@@ -180,7 +186,8 @@ int tm_cmd_map(int argc, char **argv) {
     int rc = tm_cli_map_files(rs, argv + optind, (size_t)(argc - optind), NULL, session, &s);
     if (rc == 0) {
         int w;
-        if (!strcmp(format, "cartographer")) w = tm_output_cartographer(stdout, s.out, s.n);
+        if (!strcmp(format, "cartographer"))
+            w = additions ? tm_output_cartographer_all(stdout, s.out, s.n) : tm_output_cartographer(stdout, s.out, s.n);
         else if (!strcmp(format, "json")) w = tm_output_json(stdout, s.out, s.n);
         else if (!strcmp(format, "jsonl")) w = tm_output_jsonl(stdout, (const tm_mapping *const *)s.maps, s.keys, s.n);
         else {

@@ -36,7 +36,7 @@
 
 enum {
     O_SERVER = TM_OPT_SERVER, O_TOKEN = TM_OPT_TOKEN, O_CA = TM_OPT_CA, O_TIMEOUT = TM_OPT_TIMEOUT,
-    O_FORMAT = TM_OPT_FIRST_FREE, O_SESSION, O_SIGNAL, O_UNMAPPED, O_ALL, O_NOCOLOR,
+    O_FORMAT = TM_OPT_FIRST_FREE, O_SESSION, O_SIGNAL, O_UNMAPPED, O_ALL, O_ADDITIONS, O_NOCOLOR,
     O_PRINCIPAL, O_FROM, O_TO
 };
 
@@ -743,6 +743,14 @@ typedef struct unmapped_acc {
     size_t cap;
 } unmapped_acc;
 
+/* The record says readOnly: false (the table lists such events first). */
+static int record_is_write(const char *raw) {
+    json_t *j = raw && *raw ? json_loads(raw, JSON_DECODE_ANY, NULL) : NULL;
+    int w = json_is_false(json_object_get(j, "readOnly"));
+    json_decref(j);
+    return w;
+}
+
 static int add_unmapped(void *arg, const Trailmap__Event *e) {
     unmapped_acc *a = arg;
     tm_sessview *v = a->v;
@@ -758,6 +766,7 @@ static int add_unmapped(void *arg, const Trailmap__Event *e) {
     u->id = dup_str(e->event_id);
     u->name = dup_str(e->name);
     u->time_ms = e->event_time_ms;
+    u->write = record_is_write(e->raw_json);
     v->nunmapped++;
     if (strv_copy(e->labels, e->n_labels, &u->labels, &u->nlabels)) return TM_ENOMEM;
     return u->id && u->name ? 0 : TM_ENOMEM;
@@ -766,7 +775,7 @@ static int add_unmapped(void *arg, const Trailmap__Event *e) {
 static void signals_usage(FILE *f) {
     fprintf(f,
             "usage: trailmap signals SESSION [--format table|cartographer|json] [--all]\n"
-            "                        [--no-color] [OPTIONS]\n"
+            "                        [--additions] [--no-color] [OPTIONS]\n"
             "\n"
             "Prints the signals (console actions) of a session that trailmapd holds,\n"
             "made by the server's current rules, in the formats of `trailmap map`: the\n"
@@ -777,6 +786,9 @@ static void signals_usage(FILE *f) {
             "                document; the labels each event tried are not sent by the\n"
             "                server and stay empty)\n"
             "  --all         table: also show suppressed background signals\n"
+            "  --additions   cartographer: also write trailmap's own signals (sign-ins,\n"
+            "                API calls, console changes no rule recognises), which the\n"
+            "                reference never makes; table and json always show them\n"
             "  --no-color    table: no colours\n"
             "\n" CONN_HELP);
 }
@@ -784,13 +796,14 @@ static void signals_usage(FILE *f) {
 int tm_cmd_signals(int argc, char **argv) {
     static const struct option opts[] = {{"format", required_argument, NULL, O_FORMAT},
                                          {"all", no_argument, NULL, O_ALL},
+                                         {"additions", no_argument, NULL, O_ADDITIONS},
                                          {"no-color", no_argument, NULL, O_NOCOLOR},
                                          CONN_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     conn cn;
     conn_init(&cn);
     const char *format = NULL;
-    int all = 0, color = isatty(STDOUT_FILENO), c;
+    int all = 0, additions = 0, color = isatty(STDOUT_FILENO), c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int k = conn_opt(&cn, "signals", c, optarg);
@@ -799,6 +812,7 @@ int tm_cmd_signals(int argc, char **argv) {
         switch (c) {
         case O_FORMAT: format = optarg; break;
         case O_ALL: all = 1; break;
+        case O_ADDITIONS: additions = 1; break;
         case O_NOCOLOR: color = 0; break;
         case 'h': signals_usage(stdout); return TM_EXIT_OK;
         default: signals_usage(stderr); return TM_EXIT_USAGE;
@@ -841,7 +855,8 @@ int tm_cmd_signals(int argc, char **argv) {
         rc = report(rpc, &err);
     } else {
         int w;
-        if (!strcmp(format, "cartographer")) w = tm_output_cartographer(stdout, &v, 1);
+        if (!strcmp(format, "cartographer"))
+            w = additions ? tm_output_cartographer_all(stdout, &v, 1) : tm_output_cartographer(stdout, &v, 1);
         else if (!strcmp(format, "json")) w = tm_output_json(stdout, &v, 1);
         else {
             tm_table_opts o = {color, all};

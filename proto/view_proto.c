@@ -39,6 +39,7 @@ int tm_view_signal_from_proto(const Trailmap__Signal *p, tm_sigview *s, tm_error
         return tm_error_set(err, TM_ENOMEM, "out of memory");
     if (p->source_label && *p->source_label && !(s->source_label = dup_str(p->source_label)))
         return tm_error_set(err, TM_ENOMEM, "out of memory");
+    if (p->kind && *p->kind && !(s->kind = dup_str(p->kind))) return tm_error_set(err, TM_ENOMEM, "out of memory");
     const char *d = p->additional_data_json ? p->additional_data_json : "";
     if (*d) {
         json_error_t je;

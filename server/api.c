@@ -443,6 +443,7 @@ static void api_get_session(Trailmap__Trailmap_Service *svc, const Trailmap__Get
         p->n_labels_tried = s->nlabels_tried;
         p->labels_tried = s->labels_tried;
         p->source_label = s->source_label ? s->source_label : (char *)"";
+        p->kind = s->kind ? s->kind : (char *)"";
         ptrs[i] = p;
     }
     Trailmap__SessionInfo info;

@@ -466,6 +466,7 @@ static json_t *signal_json(const tm_sigview *s) {
                           (json_int_t)s->event_time_ms, "firstEventMs", (json_int_t)s->first_ms, "lastEventMs",
                           (json_int_t)s->last_ms);
     if (o && s->source_label) json_object_set_new(o, "sourceLabel", json_string(s->source_label));
+    if (o && s->kind) json_object_set_new(o, "kind", json_string(s->kind));
     if (o && s->reference_event_count != s->event_count)
         json_object_set_new(o, "referenceEventCount", json_integer(s->reference_event_count));
     return o;

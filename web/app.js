@@ -19,6 +19,12 @@ const TOKEN_KEY = 'trailmap.token';
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#b07aa1', '#edc948', '#9c755f',
   '#ff9da7', '#2f4b7c', '#a05195', '#665191'];
 const NA_COLOR = '#9aa3b2';
+/* trailmap's own signals, beside the reference's console actions */
+const KIND_TITLE = {
+  signin: 'a sign-in event',
+  api: 'calls made by an API client (CLI, SDK, automation), not in the console',
+  action: 'a console change no rule recognises',
+};
 const IDLE_CAP_MS = 5 * 60 * 1000;  /* longer pauses do not count as time on a page */
 
 const main = document.getElementById('main');
@@ -625,7 +631,8 @@ async function renderSession(key, seq) {
         el('td', { class: 'time', title: g.eventTime }, fmtClock(g.eventTimeMs, multiDay)),
         el('td', { class: 'num' }, fmtDuration(g.lastEventMs - g.firstEventMs)),
         el('td', { class: 'svc' }, el('span', { class: 'dot', 'aria-hidden': 'true', style: null }), g.service),
-        el('td', { class: 'name' }, g.name, g.suppressed ? [' ', el('span', { class: 'tag' }, 'background')] : null),
+        el('td', { class: 'name' }, g.name, g.suppressed ? [' ', el('span', { class: 'tag' }, 'background')] : null,
+          g.kind ? [' ', el('span', { class: 'tag', title: KIND_TITLE[g.kind] || '' }, g.kind)] : null),
         el('td', { class: 'summary' }, el('div', { class: 'clamp', title: g.summary }, g.summary)),
         el('td', { class: 'num' }, g.eventCount),
         el('td', { class: 'kv' }, kv.length ? el('div', { class: 'kvs' }, kv.slice(0, 4).map(([k, v]) =>
@@ -869,6 +876,7 @@ function openSignal(id) {
     ['Events', String(s.eventCount)],
     ['Service', s.service],
     ['Label', s.sourceLabel ? `${s.label} (from ${s.sourceLabel})` : s.label],
+    ['Kind', s.kind ? `${s.kind}: ${KIND_TITLE[s.kind] || ''}` : 'a console action the rules recognise'],
     ['Correlation id', s.correlationId],
   ];
   const evBox = el('div', { id: 'signal-events' }, el('p', { class: 'loading' }, 'Loading events…'));

@@ -116,10 +116,12 @@ static json_t *vars_of(const tm_mapping *m, const tm_label *l, size_t anchor, si
  * ended; the values that say nothing are left out. */
 static json_t *data_of(json_t *vars) {
     static const char *const keys[] = {"user", "client", "count", "targets", "outcome", "errorCode", NULL};
+    int single = json_integer_value(json_object_get(vars, "count")) == 1;
     json_t *d = json_object();
     for (size_t i = 0; d && keys[i]; i++) {
         json_t *v = json_object_get(vars, keys[i]);
-        if (!v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0) ||
+        if (!v || json_is_null(v) || (single && !strcmp(keys[i], "count")) ||
+            (json_is_string(v) && json_string_length(v) == 0) ||
             (json_is_array(v) && json_array_size(v) == 0))
             continue;
         if (json_object_set(d, keys[i], v)) {

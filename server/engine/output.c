@@ -121,6 +121,7 @@ int tm_view_from_mapping(const tm_mapping *m, const char *key, tm_sessview *v) {
         u->id = sdup(e->id);
         u->name = sdup(e->name_full);
         u->time_ms = e->time_ms;
+        u->write = json_is_false(json_object_get(e->json, "readOnly"));
         if (!u->id || !u->name || labels_of(m, j, &u->labels, &u->nlabels)) goto oom;
     }
     free(order);
@@ -229,9 +230,10 @@ int tm_output_json(FILE *f, const tm_sessview *s, size_t n) {
         for (size_t i = 0; sigs && i < v->nsigs; i++) json_array_append_new(sigs, signal_json(&v->sigs[i]));
         for (size_t j = 0; unmapped && j < v->nunmapped; j++) {
             const tm_evview *u = &v->unmapped[j];
-            json_array_append_new(unmapped, json_pack("{s:s, s:o, s:s, s:o}", "eventId", u->id, "eventTime",
-                                                      time_json(u->time_ms), "eventName", u->name, "labels",
-                                                      strv_json(u->labels, u->nlabels)));
+            json_t *ev = json_pack("{s:s, s:o, s:s, s:o}", "eventId", u->id, "eventTime", time_json(u->time_ms),
+                                   "eventName", u->name, "labels", strv_json(u->labels, u->nlabels));
+            if (ev && u->write) json_object_set_new(ev, "write", json_true());
+            json_array_append_new(unmapped, ev);
         }
         json_t *sess = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o}", "session", v->key,
                                  "rulesVersion", v->rules_version, "events", (json_int_t)v->nevents,
@@ -296,6 +298,37 @@ int tm_output_jsonl(FILE *f, const tm_mapping *const *maps, char *const *keys, s
 }
 
 /* ---- table ---- */
+
+/* The unmapped events that are writes (or not), by name, most frequent
+ * first, on one line; nothing when there are none. */
+static void unmapped_line(FILE *f, const tm_sessview *v, int writes, const char *title, const char *Y,
+                          const char *R) {
+    json_t *counts = json_object();
+    for (size_t j = 0; counts && j < v->nunmapped; j++) {
+        if (!v->unmapped[j].write != !writes) continue;
+        json_t *c = json_object_get(counts, v->unmapped[j].name);
+        json_object_set_new(counts, v->unmapped[j].name, json_integer(c ? json_integer_value(c) + 1 : 1));
+    }
+    if (!counts || json_object_size(counts) == 0) {
+        json_decref(counts);
+        return;
+    }
+    fprintf(f, "%s%s%s", Y, title, R);
+    for (size_t left = json_object_size(counts); left > 0; left--) {
+        const char *nm, *best = NULL;
+        json_t *c;
+        json_int_t bc = 0;
+        json_object_foreach(counts, nm, c) if (json_integer_value(c) > bc) {
+            bc = json_integer_value(c);
+            best = nm;
+        }
+        if (!best) break;
+        fprintf(f, " %s%s%s x%lld", Y, best, R, (long long)bc);
+        json_object_set_new(counts, best, json_integer(0));
+    }
+    fputc('\n', f);
+    json_decref(counts);
+}
 
 static void fmt_duration(int64_t ms, char *buf, size_t n) {
     int64_t s = ms / 1000;
@@ -372,29 +405,9 @@ int tm_output_table(FILE *f, const tm_sessview *s, size_t n, const tm_table_opts
                     suppressed_events, R);
         fprintf(f, "%s%zu events, %zu signals, %.1f%% of events mapped%s\n", B, v->nevents, v->nsigs,
                 v->nevents ? 100.0 * (double)v->nmapped / (double)v->nevents : 100.0, R);
-        if (v->nunmapped) {
-            /* by name, most frequent first */
-            json_t *counts = json_object();
-            for (size_t j = 0; counts && j < v->nunmapped; j++) {
-                json_t *c = json_object_get(counts, v->unmapped[j].name);
-                json_object_set_new(counts, v->unmapped[j].name, json_integer(c ? json_integer_value(c) + 1 : 1));
-            }
-            fprintf(f, "%sUnmapped:%s", Y, R);
-            for (size_t left = json_object_size(counts); left > 0; left--) {
-                const char *nm, *best = NULL;
-                json_t *c;
-                json_int_t bc = 0;
-                json_object_foreach(counts, nm, c) if (json_integer_value(c) > bc) {
-                    bc = json_integer_value(c);
-                    best = nm;
-                }
-                if (!best) break;
-                fprintf(f, " %s%s%s x%lld", Y, best, R, (long long)bc);
-                json_object_set_new(counts, best, json_integer(0));
-            }
-            fputc('\n', f);
-            json_decref(counts);
-        }
+        /* changes first, on a line of their own: they must not hide among reads */
+        unmapped_line(f, v, 1, "Unmapped writes:", Y, R);
+        unmapped_line(f, v, 0, "Unmapped:", Y, R);
         if (k + 1 < n) fputc('\n', f);
     }
     return ferror(f) ? TM_EIO : 0;

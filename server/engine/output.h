@@ -38,6 +38,7 @@ typedef struct tm_sigview {
 typedef struct tm_evview {
     char *id, *name;
     int64_t time_ms;
+    int write;                  /* the record says readOnly: false */
     char **labels;
     size_t nlabels;
 } tm_evview;

@@ -5,7 +5,9 @@ console write in some signal, every sign-in event a signal, and no session
 holding two principals.  The classification of events here is written
 apart from the rules (origin.json) on purpose, so that a wrong rule shows.
 
-  check.py TRAILMAP [FILE...]     (default: every .json file below here)
+  check.py [--skip CHECK,...] TRAILMAP [FILE...]
+      (default: every .json file below here; CHECK: clicks, writes, signins,
+      sessions)
 
 Prints one line per file and per finding; exits 1 on any finding."""
 import json, re, subprocess, sys
@@ -42,7 +44,7 @@ def principal(r):
     return ui.get("arn") or ui.get("principalId")
 
 
-def check(trailmap, path):
+def check(trailmap, path, skip):
     out = subprocess.run([trailmap, "map", "--format", "json", str(path)], capture_output=True, text=True)
     if out.returncode != 0:
         return [f"trailmap map exit {out.returncode}: {out.stderr.strip()[:200]}"]
@@ -56,31 +58,36 @@ def check(trailmap, path):
         for sig in s["signals"]:
             evs = [r for i in sig["eventIds"] for r in recs.get(i, [])]
             in_signal.update(sig["eventIds"])
-            if "kind" not in sig and sig["name"].startswith("Clicked") and evs and all(is_api(r) for r in evs):
+            if "clicks" not in skip and "kind" not in sig and sig["name"].startswith("Clicked") and evs and all(is_api(r) for r in evs):
                 findings.append(f"API calls shown as a click: {sig['name']} ({len(evs)} events)")
         for i in [e for sig in s["signals"] for e in sig["eventIds"]] + [u["eventId"] for u in s["unmappedEvents"]]:
             for r in recs.get(i, []):
                 if principal(r):
                     principals.add(principal(r))
-        if len(principals) > 1:
+        if "sessions" not in skip and len(principals) > 1:
             findings.append(f"session {s['session']} holds {len(principals)} principals: {sorted(principals)[:4]}")
     for i, rs in recs.items():
         for r in rs:
-            if r.get("eventSource") == "signin.amazonaws.com" and i not in in_signal:
+            if "signins" not in skip and r.get("eventSource") == "signin.amazonaws.com" and i not in in_signal:
                 findings.append(f"sign-in event not a signal: {r.get('eventName')} {i}")
-            if is_console(r) and r.get("readOnly") is False and i not in in_signal:
+            if "writes" not in skip and is_console(r) and r.get("readOnly") is False and i not in in_signal:
                 findings.append(f"console write only among unmapped: {r.get('eventSource')}:{r.get('eventName')} {i}")
     return findings
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    skip = set()
+    if len(args) >= 2 and args[0] == "--skip":
+        skip = set(args[1].split(","))
+        args = args[2:]
+    if not args:
         sys.exit(__doc__)
     here = Path(__file__).resolve().parent
-    files = sys.argv[2:] or sorted(str(p) for p in here.rglob("*.json") if not p.name.endswith(".index.json"))
+    files = args[1:] or sorted(str(p) for p in here.rglob("*.json") if not p.name.endswith(".index.json"))
     bad = 0
     for f in files:
-        fs = check(sys.argv[1], f)
+        fs = check(args[0], f, skip)
         print(f"{Path(f).relative_to(here) if Path(f).is_relative_to(here) else f}: {len(fs)} finding(s)")
         for x in fs:
             print("  " + x)
