@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "admin.h"
+#include "printable.h"
 #include "rulesInt.h"
 #include "trailmap.pb-c.h"
 
@@ -114,9 +115,15 @@ static int print(const char *source, const char *version, long long events, cons
             json_t *ex = json_object_get(v[i], "example");
             char *rp = json_dumps(json_object_get(ex, "requestParameters"), JSON_COMPACT | JSON_ENCODE_ANY);
             if (rp && strlen(rp) > EXAMPLE_CHARS) strcpy(rp + EXAMPLE_CHARS - 3, "...");
+            /* names, ids and parameters are the callers': escaped for the terminal */
+            char *ev = tm_printable(json_string_value(json_object_get(v[i], "event")) ?: "");
+            char *id = tm_printable(json_string_value(json_object_get(ex, "eventId")) ?: "");
+            char *rps = tm_printable(rp ? rp : "null");
             printf("%5lld  %-*s  %s %s\n", (long long)json_integer_value(json_object_get(v[i], "count")), w,
-                   json_string_value(json_object_get(v[i], "event")),
-                   json_string_value(json_object_get(ex, "eventId")), rp ? rp : "null");
+                   ev ? ev : "?", id ? id : "?", rps ? rps : "?");
+            free(ev);
+            free(id);
+            free(rps);
             free(rp);
         }
     }

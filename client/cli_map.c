@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "printable.h"
 #include "input.h"
 #include "session.h"
 
@@ -70,7 +71,19 @@ int tm_cli_map_files(tm_ruleset *rs, char **files, size_t nfiles, const char *fo
             fprintf(stderr, "trailmap: %s: %s (skipped)\n", rep.v[k].file, rep.v[k].reason);
         tm_input_report_free(&rep);
     }
-    s->duplicates = tm_eventvec_sort_dedupe(&s->all);
+    tm_dedupe_report dr;
+    s->duplicates = tm_eventvec_sort_dedupe_report(&s->all, &dr);
+    if (dr.clashes) {
+        /* sanitized exports reuse one id; both records are evidence */
+        fprintf(stderr, "trailmap: %zu event%s share%s an eventID with a different event, kept as distinct events:",
+                dr.clashes, dr.clashes == 1 ? "" : "s", dr.clashes == 1 ? "s" : "");
+        for (size_t i = 0; i < dr.nids; i++) {
+            char *safe = tm_printable(dr.ids[i]);
+            fprintf(stderr, "%s \"%s\"", i ? "," : "", safe ? safe : "?");
+            free(safe);
+        }
+        fprintf(stderr, "%s\n", dr.clashes > dr.nids ? ", ..." : "");
+    }
     if (tm_session_assign(&s->all, forced, &err) != 0) {
         fprintf(stderr, "trailmap: %s\n", err.msg);
         return TM_EXIT_NO;
@@ -198,7 +211,9 @@ int tm_cmd_map(int argc, char **argv) {
             fprintf(stderr, "trailmap map: writing the output failed\n");
             rc = TM_EXIT_NO;
         }
-        if (s.duplicates) fprintf(stderr, "trailmap: %zu duplicate event%s (same eventID) counted once\n", s.duplicates, s.duplicates == 1 ? "" : "s");
+        if (s.duplicates)
+            fprintf(stderr, "trailmap: %zu duplicate record%s (same eventID, time, source, name and principal) counted once\n",
+                    s.duplicates, s.duplicates == 1 ? "" : "s");
     }
     tm_cli_sessions_free(&s);
     tm_rules_unref(rs);

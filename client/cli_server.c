@@ -8,6 +8,7 @@
 #include "cli_server.h"
 #include "conn.h"
 #include "fileio.h"
+#include "printable.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -459,12 +460,24 @@ static size_t width_of(const char *s, size_t w) {
     return l > w ? l : w;
 }
 
+/* An event-made string as a terminal may show it (printable.h); "-" for
+ * none.  malloc'd, NULL when out of memory. */
+static char *shown(const char *s) { return tm_printable(s && *s ? s : "-"); }
+
 static void sessions_table(Trailmap__SessionInfo **v, size_t n) {
     size_t wk = 3, wp = 9, wu = 4;
+    char **txt = calloc(3 * n + 1, sizeof(*txt));
+    if (!txt) {
+        fprintf(stderr, "trailmap sessions: out of memory\n");
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
-        wk = width_of(v[i]->key, wk);
-        wp = width_of(v[i]->principal_arn, wp);
-        wu = width_of(v[i]->user_name, wu);
+        txt[3 * i] = shown(v[i]->key);
+        txt[3 * i + 1] = shown(v[i]->principal_arn);
+        txt[3 * i + 2] = shown(v[i]->user_name);
+        wk = width_of(txt[3 * i], wk);
+        wp = width_of(txt[3 * i + 1], wp);
+        wu = width_of(txt[3 * i + 2], wu);
     }
     printf("%-*s  %-*s  %-*s  %-24s  %-24s  %7s  %7s  %6s\n", (int)wk, "KEY", (int)wp, "PRINCIPAL", (int)wu, "USER",
            "FIRST", "LAST", "EVENTS", "SIGNALS", "MAPPED");
@@ -475,11 +488,13 @@ static void sessions_table(Trailmap__SessionInfo **v, size_t n) {
         time_text(s->last_event_ms, last);
         if (s->signals || s->events == 0) snprintf(mapped, sizeof(mapped), "%.1f%%", 100.0 * s->mapped_share);
         else strcpy(mapped, "-");
-        printf("%-*s  %-*s  %-*s  %-24s  %-24s  %7llu  %7llu  %6s\n", (int)wk, s->key, (int)wp,
-               *s->principal_arn ? s->principal_arn : "-", (int)wu, *s->user_name ? s->user_name : "-", first, last,
-               (unsigned long long)s->events, (unsigned long long)s->signals, mapped);
+        printf("%-*s  %-*s  %-*s  %-24s  %-24s  %7llu  %7llu  %6s\n", (int)wk, txt[3 * i] ? txt[3 * i] : "?",
+               (int)wp, txt[3 * i + 1] ? txt[3 * i + 1] : "?", (int)wu, txt[3 * i + 2] ? txt[3 * i + 2] : "?", first,
+               last, (unsigned long long)s->events, (unsigned long long)s->signals, mapped);
     }
     if (n == 0) printf("(no sessions)\n");
+    for (size_t i = 0; i < 3 * n; i++) free(txt[i]);
+    free(txt);
 }
 
 int tm_cmd_sessions(int argc, char **argv) {
@@ -640,7 +655,12 @@ static int print_event(void *arg, const Trailmap__Event *e) {
         }
         char t[32];
         time_text(e->event_time_ms, t);
-        printf("%-24s  %-44s  %-36s  %s\n", t, e->name, *e->signal ? e->signal : "-", e->event_id);
+        char *name = shown(e->name), *sig = shown(e->signal), *id = shown(e->event_id);
+        if (name && sig && id) printf("%-24s  %-44s  %-36s  %s\n", t, name, sig, id);
+        free(name);
+        free(sig);
+        free(id);
+        if (!name || !sig || !id) return TM_ENOMEM;
         return ferror(stdout) ? TM_EIO : 0;
     }
     return tm_view_event_jsonl(stdout, o->key, e);

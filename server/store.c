@@ -16,7 +16,12 @@
  * SCHEMA (version 1)
  *
  *   events    seq, event_id (unique; "synthetic:<hash of the raw text>" when
- *             the record has no eventID, so it is stored once), session,
+ *             the record has no eventID, so it is stored once;
+ *             "<eventID>#<hash of time, source, name, principal>" for a
+ *             record whose eventID an other event holds already: sanitized
+ *             exports write one placeholder id for many events, and a copy
+ *             is only a copy when it says the same, see tm_event_same),
+ *             session,
  *             principal (session.c's), time_ms, name, kind (0: its session
  *             is fixed: forced by the client, "default" or "service:...";
  *             1: placed through a link; 2: loose, placed by time), link_id,
@@ -200,7 +205,7 @@ static const char *const WSQL[W_N] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
     [W_COMMIT] = "COMMIT",
     [W_ROLLBACK] = "ROLLBACK",
-    [W_DUP] = "SELECT 1 FROM events WHERE event_id = ?1",
+    [W_DUP] = "SELECT raw FROM events WHERE event_id = ?1",
     [W_LINK_FIND] = "SELECT id, session FROM links WHERE principal = ?1 AND akid = ?2 AND cnode = ?3"
                     " AND token_key = ?4",
     [W_LINKS_AKID] = LINK_COLS " WHERE akid = ?1 AND akid != ''",
@@ -475,6 +480,17 @@ static char *synthetic_id(const tm_event *e) {
     uint64_t h[2];
     hash128((const unsigned char *)e->raw, e->raw_len, h);
     return fmt("synthetic:%016" PRIx64 "%016" PRIx64, h[0], h[1]);
+}
+
+/* The key of an event whose eventID another event holds: the id and a
+ * hash of what tm_event_same compares. */
+static char *clash_id(const tm_event *e) {
+    char *ident = fmt("%" PRId64 "\x1f%s\x1f%s\x1f%s", e->time_ms, e->source, e->name, tm_event_principal(e));
+    if (!ident) return NULL;
+    uint64_t h[2];
+    hash128((const unsigned char *)ident, strlen(ident), h);
+    free(ident);
+    return fmt("%s#%016" PRIx64, e->id, h[0]);
 }
 
 /* --------------------------------------------------------- attributes */
@@ -1525,6 +1541,15 @@ static int prepare(adder *a, tm_eventvec *events) {
                 break;
             }
         }
+        size_t prev = smap_get(&ids, it->id);
+        if (prev != NONE && e->id[0] && !tm_event_same(a->items[prev].e, e)) {
+            /* an event of the batch holds this id and says something else */
+            it->id = it->id_owned = clash_id(e);
+            if (!it->id_owned) {
+                rc = adder_nomem(a);
+                break;
+            }
+        }
         if (smap_get(&ids, it->id) != NONE) {
             it->dup = 1;
             a->duplicates++;
@@ -1541,17 +1566,41 @@ static int prepare(adder *a, tm_eventvec *events) {
     return rc;
 }
 
-/* Marks the batch events stored already as duplicates. */
+/* Whether an event is stored under key: 0 no, 1 yes and it is a copy of
+ * e, 2 yes and it is another event; or a negative TM_E* code. */
+static int stored_as(adder *a, const char *key, const tm_event *e) {
+    sqlite3_stmt *st = wst(a->s, W_DUP, a->err);
+    if (!st) return TM_EIO;
+    if (b_text(st, 1, key)) return wfail(a, "binding");
+    int r = step(st), found = 0;
+    if (r == 1) {
+        tm_event *old = NULL;
+        tm_error e2;
+        const char *raw = (const char *)sqlite3_column_text(st, 0);
+        /* a stored record was accepted once: if it no longer parses, it
+         * cannot be compared, and the new one is kept beside it */
+        int prc = raw ? tm_event_from_text(raw, (size_t)sqlite3_column_bytes(st, 0), &old, &e2) : TM_EPARSE;
+        if (prc == TM_ENOMEM) r = -1;
+        found = old && tm_event_same(old, e) ? 1 : 2;
+        tm_event_free(old);
+    }
+    if (st_end(st, r)) return wfail(a, "looking up an event");
+    return found;
+}
+
+/* Marks the batch events stored already as duplicates; an event whose id
+ * a different stored event holds is given its clash key. */
 static int stored_dups(adder *a) {
     for (size_t n = 0; n < a->nitems; n++) {
         item *it = &a->items[n];
         if (it->dup) continue;
-        sqlite3_stmt *st = wst(a->s, W_DUP, a->err);
-        if (!st) return TM_EIO;
-        if (b_text(st, 1, it->id)) return wfail(a, "binding");
-        int r = step(st);
-        if (st_end(st, r)) return wfail(a, "looking up an event");
-        if (r == 1) {
+        int r = stored_as(a, it->id, it->e);
+        if (r == 2 && !it->id_owned) {
+            if (!(it->id = it->id_owned = clash_id(it->e))) return adder_nomem(a);
+            r = stored_as(a, it->id, it->e);
+        }
+        if (r < 0) return r;
+        if (r == 1 || (r == 2 && it->id_owned)) { /* r == 2 here: a hash collision, kept out as before */
             it->dup = 1;
             a->duplicates++;
         }

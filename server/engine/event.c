@@ -72,18 +72,28 @@ static int digits(const char *s, int n, int *out) {
     return 0;
 }
 
+/* The basic form "YYYYMMDDTHHMMSS" (as some creationDates are written);
+ * returns where the rest starts, or NULL. */
+static const char *basic_form(const char *s, int *Y, int *M, int *D, int *h, int *mi, int *sec) {
+    if (strlen(s) < 15 || digits(s, 4, Y) || digits(s + 4, 2, M) || digits(s + 6, 2, D) ||
+        (s[8] != 'T' && s[8] != 't') || digits(s + 9, 2, h) || digits(s + 11, 2, mi) || digits(s + 13, 2, sec))
+        return NULL;
+    return s + 15;
+}
+
 int tm_time_parse(const char *s, int64_t *ms) {
     int Y, M, D, h, mi, sec;
     if (!s) return -1;
     size_t n = strlen(s);
-    if (n < 19) return -1;
-    if (digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-' ||
-        digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) ||
-        s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
+    const char *p;
+    if (n >= 19 && !digits(s, 4, &Y) && s[4] == '-' && !digits(s + 5, 2, &M) && s[7] == '-' &&
+        !digits(s + 8, 2, &D) && (s[10] == 'T' || s[10] == 't' || s[10] == ' ') && !digits(s + 11, 2, &h) &&
+        s[13] == ':' && !digits(s + 14, 2, &mi) && s[16] == ':' && !digits(s + 17, 2, &sec))
+        p = s + 19; /* exporters write a space for the T, and no zone for UTC */
+    else if (!(p = basic_form(s, &Y, &M, &D, &h, &mi, &sec)))
         return -1;
     if (M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || mi > 59 || sec > 59)
         return -1;
-    const char *p = s + 19;
     int frac_ms = 0;
     if (*p == '.' || *p == ',') {
         p++;
@@ -545,18 +555,21 @@ int tm_event_from_json(json_t *rec, const char *text, size_t len, tm_event **out
         json_decref(rec);
         return rc;
     }
-    if ((rc = required_string(rec, "eventTime", &tstr, err)) != 0) {
-        if (rc == TM_EPARSE && json_is_string(json_object_get(rec, "eventTime")))
-            tm_error_set(err, TM_EPARSE, "eventTime \"\" is not a time");
+    /* Logstash's cloudtrail codec moves eventTime to @timestamp */
+    const char *tkey = !json_object_get(rec, "eventTime") && json_object_get(rec, "@timestamp") ? "@timestamp"
+                                                                                                : "eventTime";
+    if ((rc = required_string(rec, tkey, &tstr, err)) != 0) {
+        if (rc == TM_EPARSE && json_is_string(json_object_get(rec, tkey)))
+            tm_error_set(err, TM_EPARSE, "%s \"\" is not a time", tkey);
         json_decref(rec);
         return rc;
     }
     int64_t ms;
-    json_t *tv = json_object_get(rec, "eventTime");
+    json_t *tv = json_object_get(rec, tkey);
     if (strlen(tstr) != json_string_length(tv) || tm_time_parse(tstr, &ms) != 0) {
         char q[80];
         quote_short(tstr, json_string_length(tv), q, sizeof(q));
-        rc = tm_error_set(err, TM_EPARSE, "eventTime \"%s\" is not a time", q);
+        rc = tm_error_set(err, TM_EPARSE, "%s \"%s\" is not a time", tkey, q);
         json_decref(rec);
         return rc;
     }
@@ -699,30 +712,82 @@ static void sort_events(tm_event **v, size_t n) {
     free(tmp);
 }
 
-static uint64_t str_hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
+static uint64_t fnv(uint64_t h, const char *s) {
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return (h ^ 0xff) * 1099511628211ull; /* a separator, so ("ab","c") != ("a","bc") */
 }
 
-size_t tm_eventvec_sort_dedupe(tm_eventvec *vec) {
+const char *tm_event_principal(const tm_event *e) {
+    static const char *const paths[] = {"userIdentity.arn", "userIdentity.principalId", "userIdentity.accessKeyId"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
+        const char *s = json_string_value(tm_event_get(e, paths[i]));
+        if (s && *s) return s;
+    }
+    return "";
+}
+
+int tm_event_same(const tm_event *a, const tm_event *b) {
+    return a->time_ms == b->time_ms && strcmp(a->id, b->id) == 0 && strcmp(a->source, b->source) == 0 &&
+           strcmp(a->name, b->name) == 0 && strcmp(tm_event_principal(a), tm_event_principal(b)) == 0;
+}
+
+static uint64_t same_hash(const tm_event *e) {
+    uint64_t h = fnv(1469598103934665603ull, e->id);
+    h = (h ^ (uint64_t)e->time_ms) * 1099511628211ull;
+    return fnv(fnv(fnv(h, e->source), e->name), tm_event_principal(e));
+}
+
+/* Open addressing over kept events: `same` finds a copy of e, else the id
+ * finds an event that shares e's id and says something else. */
+typedef struct seen {
+    tm_event **ev;
+    size_t cap;
+} seen;
+
+static int seen_init(seen *s, size_t n) {
+    s->cap = 16;
+    while (s->cap < n * 2 && s->cap < SIZE_MAX / 4 / sizeof(*s->ev)) s->cap *= 2;
+    s->ev = calloc(s->cap, sizeof(*s->ev));
+    return s->ev ? 0 : -1;
+}
+
+/* Returns the copy of e already kept, or NULL after keeping e. */
+static tm_event *seen_same(seen *s, tm_event *e) {
+    size_t h = (size_t)same_hash(e) & (s->cap - 1);
+    while (s->ev[h] && !tm_event_same(s->ev[h], e)) h = (h + 1) & (s->cap - 1);
+    if (s->ev[h]) return s->ev[h];
+    s->ev[h] = e;
+    return NULL;
+}
+
+/* Whether an event with e's id was kept before (and keeps e's id). */
+static int seen_id(seen *s, tm_event *e) {
+    size_t h = (size_t)fnv(1469598103934665603ull, e->id) & (s->cap - 1);
+    while (s->ev[h] && strcmp(s->ev[h]->id, e->id) != 0) h = (h + 1) & (s->cap - 1);
+    if (s->ev[h]) return 1;
+    s->ev[h] = e;
+    return 0;
+}
+
+size_t tm_eventvec_sort_dedupe(tm_eventvec *vec) { return tm_eventvec_sort_dedupe_report(vec, NULL); }
+
+size_t tm_eventvec_sort_dedupe_report(tm_eventvec *vec, tm_dedupe_report *rep) {
     size_t n = vec->n, removed = 0, k = 0;
     sort_events(vec->v, n);
-    size_t cap = 16;
-    while (cap < n * 2 && cap < SIZE_MAX / 4) cap *= 2;
-    const char **set = calloc(cap, sizeof(*set));
+    seen same = {0}, ids = {0};
+    int have = seen_init(&same, n) == 0 && seen_init(&ids, n) == 0;
+    if (rep) memset(rep, 0, sizeof(*rep));
     for (size_t i = 0; i < n; i++) {
         tm_event *e = vec->v[i];
         int dup = 0;
         if (e->id[0] != '\0') {
-            if (set) {
-                size_t h = (size_t)str_hash(e->id) & (cap - 1);
-                while (set[h] && strcmp(set[h], e->id) != 0) h = (h + 1) & (cap - 1);
-                if (set[h]) dup = 1;
-                else set[h] = e->id;
+            if (have) {
+                dup = seen_same(&same, e) != NULL;
+                if (!dup && seen_id(&ids, e) && rep && rep->clashes++ < TM_DEDUPE_IDS) rep->ids[rep->nids++] = e->id;
             } else {
-                /* no memory for the set: duplicates of one time are adjacent */
-                dup = k > 0 && ev_cmp(vec->v[k - 1], e) == 0;
+                /* no memory for the sets: copies of one event are adjacent
+                 * unless another of the same time and id lies between them */
+                dup = k > 0 && tm_event_same(vec->v[k - 1], e);
             }
         }
         if (dup) {
@@ -732,7 +797,8 @@ size_t tm_eventvec_sort_dedupe(tm_eventvec *vec) {
             vec->v[k++] = e;
         }
     }
-    free(set);
+    free(same.ev);
+    free(ids.ev);
     vec->n = k;
     return removed;
 }

@@ -57,13 +57,36 @@ void tm_event_free(tm_event *e);
 int tm_eventvec_push(tm_eventvec *vec, tm_event *e);
 void tm_eventvec_free(tm_eventvec *vec); /* frees the events too */
 
-/* Sorts by (time, eventID) as the reference does, and removes events whose
- * eventID repeats one already present (an event counts once).  Returns the
- * number of duplicates removed (freed). */
+/* Sorts by (time, eventID) as the reference does, and removes the copies
+ * of an event (an event counts once).  Two records are one event when they
+ * agree on eventID, time, eventSource, eventName and principal
+ * (tm_event_principal): sanitized exports write one placeholder id for
+ * many events ("redacted"), and those are all kept.  Records without an
+ * eventID are all kept.  Returns the number of copies removed (freed). */
 size_t tm_eventvec_sort_dedupe(tm_eventvec *vec);
 
-/* Parses an ISO-8601 UTC time (YYYY-MM-DDTHH:MM:SS[.fff][Z|+hh:mm]).
- * Returns 0 and sets *ms, or -1. */
+/* The same, and counts in rep the kept events that share an eventID with
+ * an earlier, different one, naming the first TM_DEDUPE_IDS of them (the
+ * ids are borrowed from the kept events). */
+#define TM_DEDUPE_IDS 5
+typedef struct tm_dedupe_report {
+    size_t clashes;
+    const char *ids[TM_DEDUPE_IDS];
+    size_t nids;
+} tm_dedupe_report;
+size_t tm_eventvec_sort_dedupe_report(tm_eventvec *vec, tm_dedupe_report *rep);
+
+/* Whether a and b are copies of one event (see above). */
+int tm_event_same(const tm_event *a, const tm_event *b);
+
+/* userIdentity.arn, else principalId, else accessKeyId, else "" (borrowed). */
+const char *tm_event_principal(const tm_event *e);
+
+/* Parses an ISO-8601 time: YYYY-MM-DDTHH:MM:SS[.fff...][Z|+hh:mm|+hhmm],
+ * the T possibly a space, no zone meaning UTC, or the basic form
+ * YYYYMMDDTHHMMSS[Z] ("2025-01-21 17:49:47.000000000" and
+ * "20230710T122745Z" are written so by real exporters).  Fractions past
+ * milliseconds are dropped.  Returns 0 and sets *ms, or -1. */
 int tm_time_parse(const char *s, int64_t *ms);
 
 /* Formats ms as "YYYY-MM-DDTHH:MM:SSZ" (a fraction only when non-zero).

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "additions.h"
+#include "printable.h"
 #include "rulesInt.h"
 #include "value.h"
 
@@ -299,6 +300,15 @@ int tm_output_jsonl(FILE *f, const tm_mapping *const *maps, char *const *keys, s
 
 /* ---- table ---- */
 
+/* s as a terminal may show it (printable.h): s itself when it is safe,
+ * else an escaped copy left in *hold for the caller to free. */
+static const char *safe(const char *s, char **hold) {
+    *hold = NULL;
+    if (!s || tm_is_printable(s)) return s ? s : "";
+    *hold = tm_printable(s);
+    return *hold ? *hold : "(out of memory)";
+}
+
 /* The unmapped events that are writes (or not), by name, most frequent
  * first, on one line; nothing when there are none. */
 static void unmapped_line(FILE *f, const tm_sessview *v, int writes, const char *title, const char *Y,
@@ -323,7 +333,9 @@ static void unmapped_line(FILE *f, const tm_sessview *v, int writes, const char 
             best = nm;
         }
         if (!best) break;
-        fprintf(f, " %s%s%s x%lld", Y, best, R, (long long)bc);
+        char *h;
+        fprintf(f, " %s%s%s x%lld", Y, safe(best, &h), R, (long long)bc);
+        free(h);
         json_object_set_new(counts, best, json_integer(0));
     }
     fputc('\n', f);
@@ -379,7 +391,9 @@ int tm_output_table(FILE *f, const tm_sessview *s, size_t n, const tm_table_opts
                *D = o->color ? "\033[2m" : "", *R = o->color ? "\033[0m" : "";
     for (size_t k = 0; k < n; k++) {
         const tm_sessview *v = &s[k];
-        fprintf(f, "%sSession %s%s  (%zu events, rules %s)\n", B, v->key, R, v->nevents, v->rules_version);
+        char *h[4];
+        fprintf(f, "%sSession %s%s  (%zu events, rules %s)\n", B, safe(v->key, &h[0]), R, v->nevents, v->rules_version);
+        free(h[0]);
         fprintf(f, "%s%-20s %8s %6s  %-15s %s%s\n", D, "TIME", "DURATION", "EVENTS", "SERVICE", "SIGNAL", R);
         size_t suppressed = 0, suppressed_events = 0;
         for (size_t i = 0; i < v->nsigs; i++) {
@@ -392,11 +406,16 @@ int tm_output_table(FILE *f, const tm_sessview *s, size_t n, const tm_table_opts
             char t[32], dur[32];
             tm_time_format(sg->event_time_ms, t);
             fmt_duration(sg->last_ms - sg->first_ms, dur, sizeof(dur));
-            fprintf(f, "%-20s %8s %6d  %-15s %s%s%s\n", t, dur, sg->event_count, sg->service, G, sg->name, R);
-            fprintf(f, "%-47s %s\n", "", sg->summary);
+            fprintf(f, "%-20s %8s %6d  %-15s %s%s%s\n", t, dur, sg->event_count, safe(sg->service, &h[0]), G,
+                    safe(sg->name, &h[1]), R);
+            fprintf(f, "%-47s %s\n", "", safe(sg->summary, &h[2]));
+            for (int x = 0; x < 3; x++) free(h[x]);
             if (sg->data) {
                 char *kv = key_values(sg->data);
-                if (kv && *kv) fprintf(f, "%-47s %s%s%s\n", "", D, kv, R);
+                if (kv && *kv) {
+                    fprintf(f, "%-47s %s%s%s\n", "", D, safe(kv, &h[3]), R);
+                    free(h[3]);
+                }
                 free(kv);
             }
         }

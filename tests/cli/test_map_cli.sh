@@ -73,7 +73,7 @@ PY
 python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); json.dump(e+e[:7], open(sys.argv[2],"w"))' "$session" "$tmp/dup.json"
 "$tm" map --format cartographer "$tmp/dup.json" >"$tmp/dup.out" 2>"$tmp/err"
 check "duplicates do not change the signals" cmp -s "$tmp/dup.out" "$tmp/c.json"
-check "duplicates are reported" grep -q "7 duplicate events" "$tmp/err"
+check "duplicates are reported" grep -q "7 duplicate records" "$tmp/err"
 
 # gzip on standard input, Records form
 python3 -c 'import json,sys,gzip; e=json.load(open(sys.argv[1])); gzip.open(sys.argv[2],"wt").write(json.dumps({"Records": e[::-1]}))' "$session" "$tmp/r.json.gz"

@@ -17,6 +17,9 @@ API_UA = re.compile(r"^\[?(aws-cli/|Boto3/|botocore/|aws-sdk-|AWSPowerShell|APN/
                     r"stratus-red-team|Pulumi|ec2-api-tools)")
 
 
+TIME = re.compile(r"^\d{4}-?\d\d-?\d\d[T ]")
+
+
 def records(path):
     doc = json.loads(Path(path).read_text())
     return doc["Records"] if isinstance(doc, dict) and "Records" in doc else doc if isinstance(doc, list) else [doc]
@@ -51,7 +54,9 @@ def check(trailmap, path, skip):
     doc = json.loads(out.stdout)
     recs = {}
     for r in records(path):
-        recs.setdefault(r.get("eventID"), []).append(r)
+        if not TIME.match(str(r.get("eventTime") or r.get("@timestamp") or "")):
+            continue   # no time to place it by: skipped with a reason, as it should be
+        recs.setdefault(r.get("eventID") or "", []).append(r)
     findings, in_signal = [], set()
     for s in doc["sessions"]:
         principals = set()

@@ -29,7 +29,16 @@ static void test_time_parse(void) {
     CHECK_INT(T("2023-13-01T00:00:00Z"), INT64_MIN);
     CHECK_INT(T("2023-12-04T24:00:00Z"), INT64_MIN);
     CHECK_INT(T("2023-12-04T20:60:00Z"), INT64_MIN);
-    CHECK_INT(T("2023-12-04 20:27:07Z"), INT64_MIN);
+    /* as real exporters write them */
+    CHECK_INT(T("2023-12-04 20:27:07Z"), 1701721627000LL);
+    CHECK_INT(T("2025-01-21 17:49:47.000000000"), 1737481787000LL);
+    CHECK_INT(T("2025-01-21 17:49:47.123456789"), 1737481787123LL);
+    CHECK_INT(T("2022-02-08 09:23:37+11:00"), 1644272617000LL);
+    CHECK_INT(T("20230710T122745Z"), 1688992065000LL);
+    CHECK_INT(T("20230710T122745"), 1688992065000LL);
+    CHECK_INT(T("20231310T122745Z"), INT64_MIN);
+    CHECK_INT(T("20230710 122745Z"), INT64_MIN);
+    CHECK_INT(T("2023-12-04_20:27:07Z"), INT64_MIN);
     CHECK_INT(T("2023-12-04T20:27:07.Z"), INT64_MIN);
     CHECK_INT(T("2023-12-04T20:27:07Zjunk"), INT64_MIN);
     CHECK_INT(T("2023-12-04T20:27:07+2"), INT64_MIN);
@@ -280,19 +289,23 @@ static void test_sort_dedupe(void) {
     CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:02Z", "c", "C")), 0);
     CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:01Z", "b", "B1")), 0);
     CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:01Z", "a", "A")), 0);
-    CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:01Z", "b", "B2")), 0);  /* dup, later copy */
+    CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:01Z", "b", "B1")), 0);  /* a copy, received later */
+    CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:01Z", "b", "B2")), 0);  /* same id, another event */
     CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:00Z", "", "E1")), 0);   /* no id: kept */
     CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:00Z", "", "E2")), 0);
-    CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:03Z", "a", "A-late")), 0); /* same id later */
+    CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:03Z", "a", "A-late")), 0); /* same id, later: kept */
     CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:01Z", "B", "Bupper")), 0);
     CHECK_INT(tm_eventvec_push(&v, ev("2023-01-01T00:00:01.500Z", "0", "half")), 0);
-    CHECK_INT(tm_eventvec_sort_dedupe(&v), 2);
-    const char *want[] = {"E1", "E2", "Bupper", "A", "B1", "half", "C"};
-    CHECK_INT(v.n, 7);
-    for (size_t i = 0; i < v.n && i < 7; i++) CHECK_STR(v.v[i]->name, want[i]);
+    tm_dedupe_report dr;
+    CHECK_INT(tm_eventvec_sort_dedupe_report(&v, &dr), 1);
+    CHECK_INT(dr.clashes, 2);
+    CHECK_INT(dr.nids, 2);
+    const char *want[] = {"E1", "E2", "Bupper", "A", "B1", "B2", "half", "C", "A-late"};
+    CHECK_INT(v.n, 9);
+    for (size_t i = 0; i < v.n && i < 9; i++) CHECK_STR(v.v[i]->name, want[i]);
     /* idempotent */
     CHECK_INT(tm_eventvec_sort_dedupe(&v), 0);
-    CHECK_INT(v.n, 7);
+    CHECK_INT(v.n, 9);
     tm_eventvec_free(&v);
     CHECK(v.v == NULL && v.n == 0);
 
@@ -302,9 +315,10 @@ static void test_sort_dedupe(void) {
     for (int i = 0; i < 3000; i++) {
         x = x * 1103515245u + 12345u;
         char t[40], id[16], tag[16];
-        snprintf(t, sizeof(t), "2023-01-01T00:%02u:%02uZ", (x >> 8) % 10, (x >> 16) % 60);
-        snprintf(id, sizeof(id), "id%04u", (x >> 4) % 2000);
-        snprintf(tag, sizeof(tag), "n%d", i);
+        unsigned k = (x >> 4) % 2000; /* copies of one event agree on everything */
+        snprintf(t, sizeof(t), "2023-01-01T00:%02u:%02uZ", k % 10, (k * 7) % 60);
+        snprintf(id, sizeof(id), "id%04u", k);
+        snprintf(tag, sizeof(tag), "n%u", k);
         tm_eventvec_push(&w, ev(t, id, tag));
     }
     size_t before = w.n, removed = tm_eventvec_sort_dedupe(&w);
@@ -321,6 +335,31 @@ static void test_sort_dedupe(void) {
     CHECK(sorted);
     CHECK(unique);
     tm_eventvec_free(&w);
+
+    /* a sanitized export writes one id for every event: all are kept, and
+     * a different principal's record with the same id and name too */
+    tm_eventvec r = {0};
+    for (int i = 0; i < 218; i++) {
+        char t[40], name[16];
+        snprintf(t, sizeof(t), "2023-01-01T00:%02d:%02dZ", i / 60, i % 60);
+        snprintf(name, sizeof(name), "Call%d", i % 7);
+        tm_eventvec_push(&r, ev(t, "redacted", name));
+    }
+    const char *who = "{\"eventTime\":\"2023-01-01T00:00:00Z\",\"eventID\":\"redacted\",\"eventSource\":"
+                      "\"ec2.amazonaws.com\",\"eventName\":\"Call0\",\"userIdentity\":{\"arn\":\"arn:aws:iam::1:user/bob\"}}";
+    tm_event *bob = NULL;
+    tm_error err = {0};
+    CHECK_INT(tm_event_from_text(who, strlen(who), &bob, &err), 0);
+    tm_eventvec_push(&r, bob);
+    CHECK_INT(tm_eventvec_sort_dedupe_report(&r, &dr), 0);
+    CHECK_INT(r.n, 219);
+    CHECK_INT(dr.clashes, 218);
+    CHECK_INT(dr.nids, TM_DEDUPE_IDS);
+    /* and a true copy of one of them still counts once */
+    tm_eventvec_push(&r, ev("2023-01-01T00:00:05Z", "redacted", "Call5"));
+    CHECK_INT(tm_eventvec_sort_dedupe(&r), 1);
+    CHECK_INT(r.n, 219);
+    tm_eventvec_free(&r);
 }
 
 int main(void) {
