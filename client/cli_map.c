@@ -56,19 +56,35 @@ static int group_of(tm_cli_sessions *s, const char *key) {
     return (int)s->n++;
 }
 
+/* Bad records named one by one per file; the rest are counted. */
+#define MAP_SHOWN_PROBLEMS 5
+
 int tm_cli_map_files(tm_ruleset *rs, char **files, size_t nfiles, const char *forced, const char *only,
                      tm_cli_sessions *s) {
     memset(s, 0, sizeof(*s));
     tm_error err;
     for (size_t i = 0; i < nfiles; i++) {
         tm_input_report rep = {0};
+        rep.max_problems = MAP_SHOWN_PROBLEMS;
+        size_t before = s->all.n;
         if (tm_input_read_file_max(files[i], map_max_decoded, &s->all, &rep, &err) != 0) {
             fprintf(stderr, "trailmap: %s\n", err.msg);
             tm_input_report_free(&rep);
             return TM_EXIT_NO;
         }
+        size_t problems = rep.n + rep.omitted;
+        if (s->all.n == before && problems) {
+            /* nothing in it could be read: one line, not one per line */
+            fprintf(stderr, "trailmap: %s: no CloudTrail record could be read (%zu problem%s; the first: %s)\n",
+                    rep.v[0].file, problems, problems == 1 ? "" : "s", rep.v[0].reason);
+            tm_input_report_free(&rep);
+            return TM_EXIT_NO;
+        }
         for (size_t k = 0; k < rep.n; k++)
             fprintf(stderr, "trailmap: %s: %s (skipped)\n", rep.v[k].file, rep.v[k].reason);
+        if (rep.omitted)
+            fprintf(stderr, "trailmap: %s: %zu more bad record%s skipped\n", files[i], rep.omitted,
+                    rep.omitted == 1 ? "" : "s");
         tm_input_report_free(&rep);
     }
     tm_dedupe_report dr;
@@ -131,8 +147,17 @@ static void map_usage(FILE *f) {
             "Maps CloudTrail events to the console actions that caused them, offline.\n"
             "FILE is a CloudTrail log file ({\"Records\":[...]}), aws cloudtrail lookup-events\n"
             "output, a JSON array of records, one record, or JSON lines; gzip'd or not;\n"
-            "\"-\" reads standard input.  Events of several console sessions are split by\n"
-            "session and each is mapped on its own.\n"
+            "\"-\" reads standard input.  Also read: lookup-events elements without their\n"
+            "{\"Events\":...} (jq '.Events[]'), arrays of whole documents (jq -s), and\n"
+            "Logstash exports (@timestamp for eventTime).  Events of several console\n"
+            "sessions are split by session and each is mapped on its own.\n"
+            "\n"
+            "A record that cannot be read is skipped and named (the first 5 per file,\n"
+            "then a count); the rest of its file is mapped.  A file in which no record\n"
+            "can be read is an error.  Copies of one event (same eventID, time, source,\n"
+            "name and principal) count once; different events sharing an eventID (as\n"
+            "sanitized exports write them) are all kept.  Text from events is escaped\n"
+            "in the table (control characters, escape sequences, bidi overrides).\n"
             "\n"
             "  --format F    table (default on a terminal), cartographer (default otherwise:\n"
             "                the reference tool's JSON), json (trailmap's document), jsonl\n"

@@ -42,22 +42,42 @@ static int ends_with_ci(const char *s, const char *suffix) {
     return n >= k && strcasecmp(s + n - k, suffix) == 0;
 }
 
-/* The request parameters whose names end as key_params says, in the
- * record's order: the resource a write acted on. */
-static json_t *targets_of(const tm_label *l, const tm_event *e) {
-    json_t *out = json_array();
-    if (!out || !e->rp) return out;
+#define MAX_TARGETS 3
+#define TARGET_DEPTH 4
+
+/* Appends the string values under v whose member names end as key_params
+ * says (EC2 nests them: instancesSet.items[].instanceId), depth first in
+ * the record's order, until MAX_TARGETS. */
+static void collect_targets(const tm_label *l, json_t *v, int depth, json_t *out) {
+    if (depth > TARGET_DEPTH || json_array_size(out) >= MAX_TARGETS) return;
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) collect_targets(l, x, depth + 1, out);
+        return;
+    }
+    if (!json_is_object(v)) return;
     const char *k;
-    json_t *v;
-    json_object_foreach(e->rp, k, v) {
-        if (!json_is_string(v) || json_string_length(v) == 0) continue;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+        if (json_array_size(out) >= MAX_TARGETS) return;
+        if (!json_is_string(x)) {
+            collect_targets(l, x, depth + 1, out);
+            continue;
+        }
+        if (json_string_length(x) == 0) continue;
         for (size_t i = 0; i < l->key_params.n; i++)
             if (ends_with_ci(k, l->key_params.v[i])) {
-                json_array_append(out, v);
+                json_array_append(out, x);
                 break;
             }
-        if (json_array_size(out) == 3) break;
     }
+}
+
+/* The resources a call names in its request parameters. */
+static json_t *targets_of(const tm_label *l, const tm_event *e) {
+    json_t *out = json_array();
+    if (out && e->rp) collect_targets(l, e->rp, 0, out);
     return out;
 }
 

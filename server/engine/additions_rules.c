@@ -59,18 +59,7 @@ int tm_additions_compile(tm_label *l, const tm_jdoc *doc, json_t *def, tm_errlis
     static const char *const members[] = {"label", "kind", "service", "name", "url", "summary", "when",
                                           "gap", "key_params", "description", "references", NULL};
     static const char *const vars[] = {TM_ADDITION_VARS, NULL};
-    int bad = 0;
-    for (void *it = json_object_iter(def); it; it = json_object_iter_next(def, it)) {
-        const char *k = json_object_iter_key(it);
-        size_t m = 0;
-        while (members[m] && strcmp(members[m], k)) m++;
-        if (!members[m]) {
-            tm_errlist_add(errs, doc, json_object_iter_value(it), 1,
-                           "signal %s: \"%s\" is not a member of a signal with \"kind\" (label, kind, service, "
-                           "name, url, summary, when, gap, key_params, description, references)", l->name, k);
-            bad = 1;
-        }
-    }
+    int bad = tm_errlist_only_members(doc, def, members, errs) ? 1 : 0;
     const char *kind = json_string_value(json_object_get(def, "kind"));
     for (int k = TM_KIND_SIGNIN; kind && k <= TM_KIND_ACTION; k++)
         if (!strcmp(kind, kind_names[k])) l->kind = k;

@@ -134,8 +134,17 @@ void tm_input_report_free(tm_input_report *r) {
 
 /* --------------------------------------------------------------- records */
 
-/* Turns one record (reference stolen) into an event. */
+static int add_lookup_item(ctx *c, json_t *item, loc l);
+
+/* Turns one record (reference stolen) into an event.  A lookup-events
+ * element met without its {"Events": [...]} (jq '.Events[]') is unwrapped. */
 static int add_record(ctx *c, json_t *rec, const char *text, size_t len, loc l) {
+    if (json_is_object(rec) && json_is_string(json_object_get(rec, "CloudTrailEvent")) &&
+        !json_object_get(rec, "eventName")) {
+        int rc = add_lookup_item(c, rec, l);
+        json_decref(rec);
+        return rc;
+    }
     tm_event *ev;
     tm_error e2;
     e2.msg[0] = '\0';
@@ -151,6 +160,15 @@ static int add_record(ctx *c, json_t *rec, const char *text, size_t len, loc l) 
     return 0;
 }
 
+
+static int decode_value(ctx *c, json_t *root, const char *t, size_t s, size_t e, size_t line);
+
+/* An array element that is itself a log file or lookup-events output, as
+ * `jq -s` gathers several: {"Records": [...]} or {"Events": [...]}. */
+static int is_document(json_t *el) {
+    return json_is_object(el) && !json_object_get(el, "eventName") &&
+           (json_is_array(json_object_get(el, "Records")) || json_is_array(json_object_get(el, "Events")));
+}
 
 /* The elements of array `arr`, whose text is t[s, e). */
 static int decode_array(ctx *c, json_t *arr, const char *t, size_t s, size_t e, size_t line) {
@@ -168,7 +186,10 @@ static int decode_array(ctx *c, json_t *arr, const char *t, size_t s, size_t e, 
     for (size_t i = 0; i < n; i++) {
         json_t *el = json_array_get(arr, i);
         loc l = {line, (long long)i};
-        if (spans) {
+        if (is_document(el)) {
+            rc = spans ? decode_value(c, el, t, spans[i].start, spans[i].end, line)
+                       : decode_value(c, el, "", 0, 0, line);
+        } else if (spans) {
             rc = add_record(c, json_incref(el), t + spans[i].start, spans[i].end - spans[i].start, l);
         } else {
             char *txt = json_dumps(el, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -185,30 +206,32 @@ static int decode_array(ctx *c, json_t *arr, const char *t, size_t s, size_t e, 
     return rc;
 }
 
+/* One element of lookup-events' "Events": its CloudTrailEvent string is
+ * the record. */
+static int add_lookup_item(ctx *c, json_t *item, loc l) {
+    json_t *s = json_object_get(item, "CloudTrailEvent");
+    if (!json_is_object(item)) return bad(c, l, "the Events entry is %s, not an object", tm_value_type_phrase(item));
+    if (!s) return bad(c, l, "no CloudTrailEvent");
+    if (!json_is_string(s))
+        return bad(c, l, "CloudTrailEvent is %s, not a string of JSON", tm_value_type_phrase(s));
+    const char *txt = json_string_value(s);
+    size_t len = json_string_length(s);
+    json_error_t je;
+    json_t *rec = json_loadb(txt, len, PARSE_FLAGS, &je);
+    if (!rec)
+        return bad(c, l, "CloudTrailEvent is not JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+    if (json_is_object(rec) && json_object_get(rec, "CloudTrailEvent") && !json_object_get(rec, "eventName")) {
+        json_decref(rec); /* never unwrap twice: a record inside a record is not a record */
+        return bad(c, l, "CloudTrailEvent holds another lookup-events element");
+    }
+    return add_record(c, rec, txt, len, l);
+}
+
 static int decode_lookup(ctx *c, json_t *events, size_t line) {
     size_t i;
     json_t *item;
     json_array_foreach(events, i, item) {
-        loc l = {line, (long long)i};
-        json_t *s = json_object_get(item, "CloudTrailEvent");
-        int rc;
-        if (!json_is_object(item)) {
-            rc = bad(c, l, "the Events entry is %s, not an object", tm_value_type_phrase(item));
-        } else if (!s) {
-            rc = bad(c, l, "no CloudTrailEvent");
-        } else if (!json_is_string(s)) {
-            rc = bad(c, l, "CloudTrailEvent is %s, not a string of JSON", tm_value_type_phrase(s));
-        } else {
-            const char *txt = json_string_value(s);
-            size_t len = json_string_length(s);
-            json_error_t je;
-            json_t *rec = json_loadb(txt, len, PARSE_FLAGS, &je);
-            if (!rec)
-                rc = bad(c, l, "CloudTrailEvent is not JSON: %s (line %d, column %d)", je.text,
-                         je.line, je.column);
-            else
-                rc = add_record(c, rec, txt, len, l);
-        }
+        int rc = add_lookup_item(c, item, (loc){line, (long long)i});
         if (rc != 0) return rc;
     }
     return 0;
@@ -275,7 +298,13 @@ static int decode_lines(ctx *c, const char *t, size_t n) {
         size_t end;
         json_error_t je;
         int rc;
-        if (tm_jscan_value(t, n, pos, &end) == 0) {
+        if (t[pos] != '{' && t[pos] != '[') {
+            /* text, or a bare number: one problem per line, not per word */
+            size_t eol = pos;
+            while (eol < n && t[eol] != '\n') eol++;
+            if ((rc = bad(c, (loc){line, -1}, "not a JSON record"))) return rc;
+            pos = eol;
+        } else if (tm_jscan_value(t, n, pos, &end) == 0) {
             json_t *v = json_loadb(t + pos, end - pos, PARSE_FLAGS, &je);
             if (v) {
                 rc = decode_value(c, v, t, pos, end, line);
@@ -339,6 +368,46 @@ static size_t count_values(const char *t, size_t n) {
     return v;
 }
 
+/* The array at t[pos] taken element by element: what jansson cannot read
+ * (a byte that is not UTF-8, a lone surrogate, nesting past its limit)
+ * costs that one element, reported with its index. */
+static int salvage_array(ctx *c, const char *t, size_t n, size_t pos) {
+    tm_jspan *spans = NULL;
+    size_t nspans = 0;
+    int rc = tm_jscan_array(t, n, pos, &spans, &nspans);
+    if (rc == TM_ENOMEM) return tm_error_set(c->err, TM_ENOMEM, "out of memory");
+    if (rc != 0) return 1;
+    for (size_t i = 0; i < nspans && rc == 0; i++) {
+        json_error_t je;
+        const char *el = t + spans[i].start;
+        size_t len = spans[i].end - spans[i].start;
+        json_t *v = json_loadb(el, len, PARSE_FLAGS, &je);
+        if (!v) rc = bad(c, (loc){0, (long long)i}, "not JSON: %s (column %d of the record)", je.text, je.column);
+        else if (is_document(v)) {
+            rc = decode_value(c, v, t, spans[i].start, spans[i].end, 0);
+            json_decref(v);
+        } else
+            rc = add_record(c, v, el, len, (loc){0, (long long)i});
+    }
+    free(spans);
+    return rc;
+}
+
+/* A document jansson refused as a whole: its records one by one, when it
+ * has the shape of an array of them or of a log file's "Records" (or
+ * lookup-events' "Events").  Returns 1 when it has neither shape. */
+static int salvage(ctx *c, const char *t, size_t n, size_t s) {
+    if (t[s] == '[') return salvage_array(c, t, n, s);
+    if (t[s] != '{') return 1;
+    static const char *const members[] = {"Records", "Events"};
+    for (size_t k = 0; k < 2; k++) {
+        tm_jspan m;
+        if (tm_jscan_member(t, n, s, members[k], &m) == 0 && m.end > m.start && t[m.start] == '[')
+            return salvage_array(c, t, n, m.start);
+    }
+    return 1;
+}
+
 static int decode_text(ctx *c, const char *t, size_t n) {
     if (n >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0) {
         t += 3;
@@ -363,6 +432,23 @@ static int decode_text(ctx *c, const char *t, size_t n) {
     }
     if (json_error_code(&je) == json_error_end_of_input_expected || looks_like_lines(t, n))
         return decode_lines(c, t, n);
+    /* one undecodable record must not cost the others */
+    enum json_error_code code = json_error_code(&je);
+    if (code == json_error_invalid_utf8 || code == json_error_invalid_syntax || code == json_error_stack_overflow ||
+        code == json_error_null_character) {
+        size_t before = c->out->n, kept = c->rep ? c->rep->n : 0, omitted = c->rep ? c->rep->omitted : 0;
+        int rc = salvage(c, t, n, s);
+        if (rc < 0) return rc;
+        if (rc == 0 && c->out->n > before) return 0;
+        /* nothing readable: the document's own error says more than a
+         * list of records that are not JSON */
+        while (c->rep && c->rep->n > kept) {
+            c->rep->n--;
+            free(c->rep->v[c->rep->n].file);
+            free(c->rep->v[c->rep->n].reason);
+        }
+        if (c->rep) c->rep->omitted = omitted;
+    }
     return tm_error_set(c->err, TM_EPARSE, "%s:%d:%d: %s", c->name, je.line, je.column, je.text);
 }
 

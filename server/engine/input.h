@@ -6,9 +6,13 @@
  *   [ {...}, ... ]                          a JSON array of records
  *   {...}                                   a single record
  *   one record per line                     JSON lines
+ * and mixed: a lookup-events element stands for its record anywhere
+ * (jq '.Events', jq -c '.Events[]'), an array may hold whole documents
+ * (jq -s), a record may carry @timestamp instead of eventTime (Logstash).
  * A document that is not JSON is an error naming the file, line and column.
  * One bad record in a good document is reported with its index and reason,
- * and skipped; the rest is kept. */
+ * and skipped; the rest is kept, also when the record is one jansson cannot
+ * read at all (a byte that is not UTF-8, a lone surrogate, too deep). */
 #ifndef TM_INPUT_H
 #define TM_INPUT_H
 

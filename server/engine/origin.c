@@ -88,13 +88,7 @@ static int compile_clients(const tm_jdoc *doc, json_t *root, tm_origin *o, tm_er
             rc = TM_EINVAL;
             continue;
         }
-        for (void *it = json_object_iter(c); it; it = json_object_iter_next(c, it)) {
-            const char *k = json_object_iter_key(it);
-            if (strcmp(k, members[0]) && strcmp(k, members[1])) {
-                tm_errlist_add(errs, doc, json_object_iter_value(it), 1, "unknown member \"%s\" (client, when)", k);
-                rc = TM_EINVAL;
-            }
-        }
+        if (tm_errlist_only_members(doc, c, members, errs)) rc = TM_EINVAL;
         client *cl = &o->clients[o->nclients];
         cl->when = tm_pred_compile(doc, when, errs);
         cl->name = strdup(json_string_value(name));
@@ -112,17 +106,7 @@ int tm_origin_compile(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) {
         tm_errlist_add(errs, doc, root, 0, "origin.json is an object");
         return TM_EINVAL;
     }
-    int rc = 0;
-    for (void *it = json_object_iter(root); it; it = json_object_iter_next(root, it)) {
-        const char *k = json_object_iter_key(it);
-        size_t m = 0;
-        while (members[m] && strcmp(members[m], k)) m++;
-        if (!members[m]) {
-            tm_errlist_add(errs, doc, json_object_iter_value(it), 1,
-                           "unknown member \"%s\" (note, console, api, api_requires, clients)", k);
-            rc = TM_EINVAL;
-        }
-    }
+    int rc = tm_errlist_only_members(doc, root, members, errs) ? TM_EINVAL : 0;
     tm_origin *o = calloc(1, sizeof(*o));
     if (!o) return TM_ENOMEM;
     rs->origin = o;

@@ -23,21 +23,6 @@
 
 /* ---- small helpers ---- */
 
-static int only_members(const tm_jdoc *doc, json_t *obj, const char *const *allowed, tm_errlist *errs) {
-    const char *key;
-    json_t *v;
-    int bad = 0;
-    json_object_foreach(obj, key, v) {
-        const char *const *a;
-        for (a = allowed; *a; a++)
-            if (strcmp(*a, key) == 0) break;
-        if (!*a && strcmp(key, "note") != 0) {
-            tm_errlist_add(errs, doc, v, 1, "unknown member \"%s\"", key);
-            bad = 1;
-        }
-    }
-    return bad ? -1 : 0;
-}
 
 static char *dup_str(json_t *v) { return json_is_string(v) ? strdup(json_string_value(v)) : NULL; }
 
@@ -221,7 +206,7 @@ static int compile_label(tm_ruleset *rs, tm_label *l, const tm_jdoc *doc, json_t
                          tm_errlist *errs) {
     if (json_object_get(def, "kind")) return tm_additions_compile(l, doc, def, errs);
     int bad = 0;
-    if (only_members(doc, def, signal_members, errs)) bad = 1;
+    if (tm_errlist_only_members(doc, def, signal_members, errs)) bad = 1;
     l->service = dup_str(json_object_get(def, "service"));
     l->title = dup_str(json_object_get(def, "name"));
     if (!l->service) tm_errlist_add(errs, doc, def, 0, "signal %s: \"service\" (a string) is required", l->name), bad = 1;
@@ -288,7 +273,7 @@ static int compile_label(tm_ruleset *rs, tm_label *l, const tm_jdoc *doc, json_t
             var->shape = TM_SHAPE_PIPELINE;
             if (json_is_object(spec)) {
                 static const char *const var_members[] = {"steps", "shape", NULL};
-                if (only_members(doc, spec, var_members, errs)) bad = 1;
+                if (tm_errlist_only_members(doc, spec, var_members, errs)) bad = 1;
                 steps = json_object_get(spec, "steps");
                 const char *shape = json_string_value(json_object_get(spec, "shape"));
                 if (shape && !strcmp(shape, "array")) var->shape = TM_SHAPE_ARRAY;
@@ -415,7 +400,7 @@ static int parse_chain(tm_ruleset *rs, const tm_jdoc *doc, json_t *v, tm_chain *
             bad = 1;
             continue;
         }
-        if (only_members(doc, e, branch_members, errs)) bad = 1;
+        if (tm_errlist_only_members(doc, e, branch_members, errs)) bad = 1;
         json_t *when = json_object_get(e, "when");
         if (when && !(b->when = tm_pred_compile(doc, when, errs))) bad = 1;
         if (!when && i + 1 < json_array_size(v)) {
@@ -456,7 +441,7 @@ static int load_label_file(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs,
         tm_errlist_add(errs, doc, root, 0, "a label file is {\"events\": [...]}");
         return -1;
     }
-    int bad = only_members(doc, root, file_members, errs) ? 1 : 0;
+    int bad = tm_errlist_only_members(doc, root, file_members, errs) ? 1 : 0;
     json_t *events = json_object_get(root, "events");
     tm_eventrule *nv = realloc(rs->events, (rs->nevents + json_array_size(events)) * sizeof(*nv));
     if (!nv) return -1;
@@ -469,7 +454,7 @@ static int load_label_file(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs,
             bad = 1;
             continue;
         }
-        if (only_members(doc, e, event_members, errs)) bad = 1;
+        if (tm_errlist_only_members(doc, e, event_members, errs)) bad = 1;
         json_t *name = json_object_get(e, "event");
         const char *ns = json_string_value(name);
         if (!ns || !strchr(ns, ':')) {
@@ -523,7 +508,7 @@ static int load_useragent(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
         tm_errlist_add(errs, doc, root, 0, "useragent.json is an object");
         return -1;
     }
-    if (only_members(doc, root, members, errs)) bad = 1;
+    if (tm_errlist_only_members(doc, root, members, errs)) bad = 1;
     rs->strip_brackets = json_is_true(json_object_get(root, "strip_brackets"));
     rs->default_family = dup_str(json_object_get(root, "default"));
     if (!rs->default_family) rs->default_family = strdup("Undefined");
@@ -538,7 +523,7 @@ static int load_useragent(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
     json_t *f;
     json_array_foreach(fams, i, f) {
         tm_ua_family *fam = &rs->families[rs->nfamilies++];
-        if (!json_is_object(f) || only_members(doc, f, fam_members, errs)) {
+        if (!json_is_object(f) || tm_errlist_only_members(doc, f, fam_members, errs)) {
             bad = 1;
             continue;
         }
@@ -615,7 +600,7 @@ static int load_overrides(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
     json_array_foreach(list, i, o) {
         tm_override *ov = &rs->overrides[rs->noverrides++];
         ov->label = ov->to = ov->prev_label = -1;
-        if (!json_is_object(o) || only_members(doc, o, members, errs)) {
+        if (!json_is_object(o) || tm_errlist_only_members(doc, o, members, errs)) {
             bad = 1;
             continue;
         }
@@ -726,7 +711,7 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
             tm_errlist_add(errs, doc, root, 0, "a signal file is {\"signals\": [...]}");
             continue;
         }
-        only_members(doc, root, file_members, errs);
+        tm_errlist_only_members(doc, root, file_members, errs);
         pending *np = realloc(pend, (npend + json_array_size(list)) * sizeof(*np));
         if (!np) goto done;
         pend = np;

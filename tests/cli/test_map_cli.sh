@@ -1,15 +1,7 @@
 #!/usr/bin/env bash
 # `trailmap map` as a user runs it: formats, errors, duplicates, stdin, gzip.
-set -uo pipefail
-src=${TM_SOURCE_DIR:?} build=${TM_BUILD_DIR:?}
-tm="$build/trailmap"
+source "$(dirname "$0")/../check.sh"
 export TRAILMAP_RULES="$src/rules"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
 
 session="$src/tests/corpus/sessions/01b11411976e0d80d2528881b018fc020d44a2620b901f89c31f65f506e94e44/InputEvents.json"
 
@@ -124,5 +116,4 @@ PY
 check "--session keeps one session" python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); assert any(set(a)==set(json.load(open(p))) for p in sys.argv[2:])' "$tmp/one.json" "$tmp/user1.json" "$tmp/user2.json" "$tmp/user3.json"
 "$tm" map --session nobody "$data/three_users.json.gz" >/dev/null 2>&1; check "--session with an unknown key exits 1" test $? -eq 1
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

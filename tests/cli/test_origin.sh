@@ -3,17 +3,9 @@
 # (tests/realdata): API calls are never shown as clicks, every console write
 # and every sign-in is a signal, and the cartographer format stays the
 # reference's unless --additions asks for more.
-set -uo pipefail
-src=${TM_SOURCE_DIR:?} build=${TM_BUILD_DIR:?}
-tm="$build/trailmap"
+source "$(dirname "$0")/../check.sh"
 export TRAILMAP_RULES="$src/rules"
 rd="$src/tests/realdata"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
 jq_py() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $1" "$2"; }
 
 # the issue's findings, over every real file (one person per session is
@@ -100,5 +92,4 @@ printf '{\n  "console": [],\n  "bogus": 1\n}\n' >"$tmp/rules/origin.json"
 check "bad origin.json: validate exits 1" test $rc -eq 1
 check "bad origin.json: names file:line:column" grep -q 'origin.json:3:[0-9]*: unknown member "bogus"' "$tmp/v.out"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

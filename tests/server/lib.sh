@@ -1,19 +1,10 @@
 # lib.sh: start and stop a real trailmapd on a free port for server tests.
 # Source it; it sets $tm (client), $tmd (server), $tmp (scratch dir, removed
 # at exit) and defines start_server / stop_server / kill_server.
-set -uo pipefail
-src=${TM_SOURCE_DIR:?} build=${TM_BUILD_DIR:?}
-tm="$build/trailmap"
+source "$(dirname "${BASH_SOURCE[0]}")/../check.sh"
 tmd="$build/trailmapd"
-tmp=$(mktemp -d)
 server_pid=""
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
 cleanup() { local j; for j in $(jobs -p); do kill "$j" 2>/dev/null; done; [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -1,6 +1,7 @@
 #include "errlist.h"
 
 #include <stdarg.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -62,4 +63,20 @@ void tm_errlist_free(tm_errlist *l) {
     free(l->v);
     l->v = NULL;
     l->n = l->cap = 0;
+}
+
+int tm_errlist_only_members(const tm_jdoc *doc, json_t *obj, const char *const *allowed, tm_errlist *errs) {
+    const char *key;
+    json_t *v;
+    int bad = 0;
+    json_object_foreach(obj, key, v) {
+        const char *const *a;
+        for (a = allowed; *a; a++)
+            if (strcmp(*a, key) == 0) break;
+        if (!*a && strcmp(key, "note") != 0) {
+            tm_errlist_add(errs, doc, v, 1, "unknown member \"%s\"", key);
+            bad = 1;
+        }
+    }
+    return bad ? -1 : 0;
 }

@@ -24,4 +24,9 @@ void tm_errlist_add(tm_errlist *l, const tm_jdoc *doc, const json_t *v, int key,
 void tm_errlist_addf(tm_errlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tm_errlist_free(tm_errlist *l);
 
+/* Adds "unknown member" (at the key) for every member of obj that is not
+ * in the NULL-ended `allowed` ("note" is allowed everywhere: a comment).
+ * Returns 0, or -1 when there was one. */
+int tm_errlist_only_members(const tm_jdoc *doc, json_t *obj, const char *const *allowed, tm_errlist *errs);
+
 #endif
