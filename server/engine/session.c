@@ -51,6 +51,11 @@
  *     (1 minute of clock skew allowed, at most 12 hours back: no console
  *     session lasts longer); else it goes to "<principal>".
  *
+ * An access key is always a principal's: "the session a key names" is the
+ * one that principal's events with that key belong to.  Sanitized exports
+ * write one placeholder key (and one placeholder in every GetSigninToken)
+ * for everybody; a key shared so never joins two principals' sessions.
+ *
  * All events of the batch are read before any is placed (facts first,
  * placement second) and every choice is made by comparing values, never by
  * position, so the result does not depend on the order of the input.
@@ -334,6 +339,16 @@ nomem:
     return tm_error_set(err, TM_ENOMEM, "out of memory");
 }
 
+/* The map key of access key k as principal p uses it.  Keys are told apart
+ * by principal: sanitized exports write one placeholder key for everyone,
+ * and a key must never join two principals' sessions. */
+static char *key_of(const char *p, const char *k) {
+    char *a = cat3("k:", p ? p : "", "\x1f");
+    char *r = a ? cat3(a, k, "") : NULL;
+    free(a);
+    return r;
+}
+
 /* Pass 1 for one event: what it says about sessions. */
 static int read_facts(nodes *ns, const tm_event *e, facts *f) {
     int rc = tm_session_facts_of(e, &f->sf, NULL);
@@ -358,23 +373,23 @@ static int read_facts(nodes *ns, const tm_event *e, facts *f) {
         free(name);
         if (rc != 0 || !sf->access_key) return rc;
         size_t kn;
-        key = cat3("k:", sf->access_key, "");
+        key = key_of(sf->principal, sf->access_key);
         rc = key ? node_get(ns, key, 0, NULL, NULL, 0, 0, &kn) : TM_ENOMEM;
         free(key);
         if (rc == 0) unite(ns, f->node, kn);
         return rc;
     }
     char *name = cat3(sf->principal, "#", sf->access_key);
-    char *key = cat3("k:", sf->access_key, "");
+    char *key = key_of(sf->principal, sf->access_key);
     rc = name && key ? node_get(ns, key, 0, name, NULL, 0, 0, &f->node) : TM_ENOMEM;
     free(name);
     free(key);
     return rc;
 }
 
-/* Joins the node of key sk to node anchor. */
-static int join_key(nodes *ns, size_t anchor, const char *sk) {
-    char *key = cat3("k:", sk, "");
+/* Joins the node of key sk, as principal p uses it, to node anchor. */
+static int join_key(nodes *ns, size_t anchor, const char *p, const char *sk) {
+    char *key = key_of(p, sk);
     size_t kn;
     int rc = key ? node_get(ns, key, 0, NULL, NULL, 0, 0, &kn) : TM_ENOMEM;
     free(key);
@@ -502,7 +517,7 @@ int tm_session_assign(tm_eventvec *vec, const char *forced, tm_error *err) {
             free(name);
             if (rc != 0) break;
         }
-        rc = join_key(&ns, f->node, sk);
+        rc = join_key(&ns, f->node, f->sf.principal, sk);
     }
     if (rc != 0) goto done;
 
@@ -531,7 +546,7 @@ int tm_session_assign(tm_eventvec *vec, const char *forced, tm_error *err) {
         } else if (f->kind == K_NODE) {
             nd = f->node;
         } else if (f->kind == K_LONGTERM) {
-            char *key = cat3("k:", f->sf.access_key, "");
+            char *key = key_of(f->sf.principal, f->sf.access_key);
             if (!key) {
                 rc = TM_ENOMEM;
                 goto done;

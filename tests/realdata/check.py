@@ -17,6 +17,7 @@ API_UA = re.compile(r"^\[?(aws-cli/|Boto3/|botocore/|aws-sdk-|AWSPowerShell|APN/
                     r"stratus-red-team|Pulumi|ec2-api-tools)")
 
 
+RULES = []  # extra arguments of `trailmap map`
 TIME = re.compile(r"^\d{4}-?\d\d-?\d\d[T ]")
 
 
@@ -47,8 +48,20 @@ def principal(r):
     return ui.get("arn") or ui.get("principalId")
 
 
+def session_findings(trailmap, path):
+    """Every record with its session (the jsonl format), so that records
+    sharing an eventID are told apart."""
+    out = subprocess.run([trailmap, "map", "--format", "jsonl", str(path)] + RULES, capture_output=True, text=True)
+    who = {}
+    for line in out.stdout.splitlines():
+        r = json.loads(line)
+        if principal(r):
+            who.setdefault(r["trailmap"]["session"], set()).add(principal(r))
+    return [f"session {k} holds {len(v)} principals: {sorted(v)[:4]}" for k, v in who.items() if len(v) > 1]
+
+
 def check(trailmap, path, skip):
-    out = subprocess.run([trailmap, "map", "--format", "json", str(path)], capture_output=True, text=True)
+    out = subprocess.run([trailmap, "map", "--format", "json", str(path)] + RULES, capture_output=True, text=True)
     if out.returncode != 0:
         return [f"trailmap map exit {out.returncode}: {out.stderr.strip()[:200]}"]
     doc = json.loads(out.stdout)
@@ -58,19 +71,14 @@ def check(trailmap, path, skip):
             continue   # no time to place it by: skipped with a reason, as it should be
         recs.setdefault(r.get("eventID") or "", []).append(r)
     findings, in_signal = [], set()
+    if "sessions" not in skip:
+        findings += session_findings(trailmap, path)
     for s in doc["sessions"]:
-        principals = set()
         for sig in s["signals"]:
             evs = [r for i in sig["eventIds"] for r in recs.get(i, [])]
             in_signal.update(sig["eventIds"])
             if "clicks" not in skip and "kind" not in sig and sig["name"].startswith("Clicked") and evs and all(is_api(r) for r in evs):
                 findings.append(f"API calls shown as a click: {sig['name']} ({len(evs)} events)")
-        for i in [e for sig in s["signals"] for e in sig["eventIds"]] + [u["eventId"] for u in s["unmappedEvents"]]:
-            for r in recs.get(i, []):
-                if principal(r):
-                    principals.add(principal(r))
-        if "sessions" not in skip and len(principals) > 1:
-            findings.append(f"session {s['session']} holds {len(principals)} principals: {sorted(principals)[:4]}")
     for i, rs in recs.items():
         for r in rs:
             if "signins" not in skip and r.get("eventSource") == "signin.amazonaws.com" and i not in in_signal:

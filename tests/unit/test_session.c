@@ -198,6 +198,27 @@ static void build_fixtures(void) {
         record("2023-12-04T10:00:09Z", "s03", "sts.amazonaws.com", "AssumeRole", aws_service(NULL), NULL,
                "AWS Internal"));
 
+    /* a sanitized export: three people federate with one placeholder key,
+     * which every GetSigninToken names too; each keeps a session of their own */
+    static const char *const who[] = {"xena", "yuri", "zoe"};
+    static const char *const ids[][2] = {{"x1", "x2"}, {"y1", "y2"}, {"z1", "z2"}};
+    static const char *const want[] = {"arn:aws:sts::" ACCT ":assumed-role/Admin/xena#2023-12-05T10:00:00Z",
+                                       "arn:aws:sts::" ACCT ":assumed-role/Admin/yuri#2023-12-05T11:00:00Z",
+                                       "arn:aws:sts::" ACCT ":assumed-role/Admin/zoe#2023-12-05T12:00:00Z"};
+    for (int k = 0; k < 3; k++) {
+        char cdate[32], t1[32], t2[32];
+        snprintf(cdate, sizeof(cdate), "2023-12-05T1%d:00:00Z", k);
+        snprintf(t1, sizeof(t1), "2023-12-05T1%d:00:05Z", k);
+        snprintf(t2, sizeof(t2), "2023-12-05T1%d:01:00Z", k);
+        add(ids[k][0], want[k],
+            record(t1, ids[k][0], "signin.amazonaws.com", "GetSigninToken",
+                   assumed_role("Admin", who[k], "ASIAPLACEHOLDER", cdate),
+                   json_pack("{s:{s:s}}", "credentials", "accessKeyId", "ASIAPLACEHOLDER"), UA_CLI));
+        add(ids[k][1], want[k],
+            record(t2, ids[k][1], "iam.amazonaws.com", "ListUsers", assumed_role("Admin", who[k], "ASIAPLACEHOLDER", cdate),
+                   NULL, NULL));
+    }
+
     /* erin: ConsoleLogin and GetSigninToken carry no key (as in the corpus);
      * the key GetSigninToken hands out is all that ties the next event */
     const char *E = "arn:aws:iam::" ACCT ":user/erin#2023-12-04T12:00:00Z";

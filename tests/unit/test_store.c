@@ -261,6 +261,23 @@ static void build_fixtures(void) {
                NULL, UA_CONSOLE, IP1));
     add(record("2023-12-04T13:00:00Z", "k01", "ec2.amazonaws.com", "DescribeImages",
                iam_user("alice", "ASIAORPHAN", NULL), NULL, UA_CONSOLE, IP1));
+
+    /* a sanitized export: three people share one placeholder key, which
+     * each one's GetSigninToken names too (never one session) */
+    static const char *const who[] = {"xena", "yuri", "zoe"};
+    for (int k = 0; k < 3; k++) {
+        char cdate[32], t1[32], t2[32], id1[8], id2[8];
+        snprintf(cdate, sizeof(cdate), "2023-12-05T1%d:00:00Z", k);
+        snprintf(t1, sizeof(t1), "2023-12-05T1%d:00:05Z", k);
+        snprintf(t2, sizeof(t2), "2023-12-05T1%d:01:00Z", k);
+        snprintf(id1, sizeof(id1), "x%d1", k);
+        snprintf(id2, sizeof(id2), "x%d2", k);
+        add(record(t1, id1, "signin.amazonaws.com", "GetSigninToken",
+                   assumed_role("Admin", who[k], "ASIAPLACEHOLDER", cdate),
+                   json_pack("{s:{s:s}}", "credentials", "accessKeyId", "ASIAPLACEHOLDER"), UA_CLI, IP1));
+        add(record(t2, id2, "iam.amazonaws.com", "ListUsers", assumed_role("Admin", who[k], "ASIAPLACEHOLDER", cdate),
+                   NULL, UA_CONSOLE, IP1));
+    }
 }
 
 static void free_fixtures(void) {
