@@ -19,10 +19,10 @@
  *     "service:<eventSource>" when invokedBy is absent.  It is one when
  *     userIdentity.type is "AWSService", or when userIdentity.invokedBy is
  *     set and the identity carries neither an access key nor a creationDate.
- *     A call a service made inside a user's session (invokedBy "AWS
- *     Internal" or "health.amazonaws.com" beside the user's key and
- *     sessionContext: the console's own back end) stays in that session,
- *     as it does in the reference, which gathers a session by its key.
+ *     A call the console's back end made inside a user's session (invokedBy
+ *     "AWS Internal" beside the user's key and sessionContext) stays in
+ *     that session, as it does in the reference, which gathers a session
+ *     by its key; a call a named service made for the user: rule 9.
  *  3. An event signed with a long-term key (userIdentity.accessKeyId not
  *     starting with "ASIA", e.g. AKIA... from the CLI) goes to
  *     "<principal>#<accessKeyId>", unless a GetSigninToken (rule 6) named
@@ -50,6 +50,11 @@
  *     of the same principal created most recently at or before its time
  *     (1 minute of clock skew allowed, at most 12 hours back: no console
  *     session lasts longer); else it goes to "<principal>".
+ *  9. A call an AWS service makes for a principal (invokedBy names a
+ *     service, "secretsmanager.amazonaws.com") with credentials of its own
+ *     is placed as in rule 8, whatever key or creationDate it carries: it
+ *     joins what the principal was doing, and a service's short-lived keys
+ *     never make sessions of their own.
  *
  * An access key is always a principal's: "the session a key names" is the
  * one that principal's events with that key belong to.  Sanitized exports
@@ -282,6 +287,13 @@ static const char *signin_token_key(const tm_event *e) {
     return str_at(cred, "accessKeyId");
 }
 
+/* invokedBy names an AWS service ("secretsmanager.amazonaws.com"), not the
+ * console's back end ("AWS Internal"). */
+static int on_behalf(const char *invoked) {
+    size_t n = strlen(invoked), k = strlen(".amazonaws.com");
+    return n > k && strcmp(invoked + n - k, ".amazonaws.com") == 0;
+}
+
 void tm_session_facts_clear(tm_session_facts *f) {
     if (!f) return;
     free(f->principal);
@@ -309,6 +321,13 @@ int tm_session_facts_of(const tm_event *e, tm_session_facts *f, tm_error *err) {
     }
     f->principal = principal_of(ui);
     if (!f->principal) goto nomem;
+    if (invoked && on_behalf(invoked)) {
+        /* a service calling for the user with credentials of its own (KMS
+         * for Secrets Manager): the call is part of what the user was doing
+         * then, not a session of that key (rule 9) */
+        f->kind = TM_SESSION_LOOSE;
+        return 0;
+    }
     if (akid && strncmp(akid, "ASIA", 4) != 0) {
         f->kind = TM_SESSION_LONGTERM;
         f->access_key = akid;

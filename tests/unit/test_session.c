@@ -188,6 +188,13 @@ static void build_fixtures(void) {
                json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "IAMUser", "arn", ALICE, "accountId", ACCT,
                          "accessKeyId", "ASIAALICE1EXAMPLE", "invokedBy", "AWS Internal"),
                NULL, "AWS Internal"));
+    /* Secrets Manager calling KMS for alice with a key and creation of its
+     * own: part of alice's session at the time, not a session of that key */
+    json_t *kms = iam_user("alice", "ASIAKMSFORALICE1", "2023-12-04T10:00:29Z");
+    json_object_set_new(kms, "invokedBy", json_string("secretsmanager.amazonaws.com"));
+    add("s05", A1,
+        record("2023-12-04T10:00:30Z", "s05", "kms.amazonaws.com", "Decrypt", kms, NULL,
+               "secretsmanager.amazonaws.com"));
     /* a service acting for alice without any of her credentials */
     add("s04", "service:s3.amazonaws.com",
         record("2023-12-04T10:00:08Z", "s04", "kms.amazonaws.com", "Decrypt",

@@ -262,6 +262,12 @@ static void build_fixtures(void) {
     add(record("2023-12-04T13:00:00Z", "k01", "ec2.amazonaws.com", "DescribeImages",
                iam_user("alice", "ASIAORPHAN", NULL), NULL, UA_CONSOLE, IP1));
 
+    /* Secrets Manager calls KMS for alice with a key and creation of its own */
+    json_t *kms = iam_user("alice", "ASIAKMSFORALICE1", "2023-12-04T10:00:29Z");
+    json_object_set_new(kms, "invokedBy", json_string("secretsmanager.amazonaws.com"));
+    add(record("2023-12-04T10:00:30Z", "s05", "kms.amazonaws.com", "Decrypt", kms, NULL, "secretsmanager.amazonaws.com",
+               NULL));
+
     /* a sanitized export: three people share one placeholder key, which
      * each one's GetSigninToken names too (never one session) */
     static const char *const who[] = {"xena", "yuri", "zoe"};
