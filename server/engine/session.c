@@ -2,8 +2,10 @@
  *
  * THE RULE
  *
- * The principal of an event is userIdentity.arn; without an arn,
- * "root:<accountId>" for a Root identity, else userIdentity.principalId,
+ * The principal of an event is userIdentity.arn; without an arn (sign-in
+ * records leave it out) the arn is written back for a Root identity
+ * ("arn:aws:iam::<accountId>:root") and an IAM user ("...:user/<userName>",
+ * the partition from awsRegion), else userIdentity.principalId,
  * else "<type>:<accountId>:<userName>".  A session is named by its
  * principal and by when its credentials were created:
  *
@@ -266,13 +268,34 @@ typedef struct {
     size_t node;         /* K_NODE, K_LOGIN */
 } facts;
 
-static char *principal_of(const json_t *ui) {
+/* The ARN partition of a region: "aws-cn" for cn-*, "aws-us-gov" for
+ * us-gov-*, else "aws". */
+static const char *partition_of(const char *region) {
+    if (region && strncmp(region, "cn-", 3) == 0) return "aws-cn";
+    if (region && strncmp(region, "us-gov-", 7) == 0) return "aws-us-gov";
+    return "aws";
+}
+
+static char *principal_of(const json_t *ui, const char *region) {
     const char *arn = str_at(ui, "arn"), *type = str_at(ui, "type");
     const char *acct = str_at(ui, "accountId"), *pid = str_at(ui, "principalId");
-    if (arn) return strdup(arn);
-    if (type && strcmp(type, "Root") == 0 && acct) return cat3("root:", acct, "");
-    if (pid) return strdup(pid);
     const char *user = str_at(ui, "userName");
+    char pfx[64];
+    if (arn) return strdup(arn);
+    /* sign-in records of root and IAM users may leave the arn out; the one
+     * the user's other records carry is written back, so they meet */
+    snprintf(pfx, sizeof(pfx), "arn:%s:iam::", partition_of(region));
+    if (type && strcmp(type, "Root") == 0 && acct) {
+        char *a = cat3(pfx, acct, ":root");
+        return a;
+    }
+    if (type && strcmp(type, "IAMUser") == 0 && acct && user && !strchr(user, '/')) {
+        char *a = cat3(pfx, acct, ":user/");
+        char *r = a ? cat3(a, user, "") : NULL;
+        free(a);
+        return r;
+    }
+    if (pid) return strdup(pid);
     char *a = cat3(type ? type : "unknown", ":", acct ? acct : "");
     if (!a) return NULL;
     char *b = cat3(a, ":", user ? user : "");
@@ -319,7 +342,7 @@ int tm_session_facts_of(const tm_event *e, tm_session_facts *f, tm_error *err) {
         f->fixed = cat3("service:", invoked ? invoked : e->source, "");
         goto check;
     }
-    f->principal = principal_of(ui);
+    f->principal = principal_of(ui, e->region);
     if (!f->principal) goto nomem;
     if (invoked && on_behalf(invoked)) {
         /* a service calling for the user with credentials of its own (KMS

@@ -45,7 +45,14 @@ def principal(r):
         return None
     if ui.get("type") == "AWSService" or ui.get("invokedBy"):
         return None
-    return ui.get("arn") or ui.get("principalId")
+    if ui.get("arn"):
+        return ui["arn"]
+    # sign-in records of IAM users and root may leave the arn out
+    if ui.get("type") == "IAMUser" and ui.get("userName") and ui.get("accountId"):
+        return f"arn:aws:iam::{ui['accountId']}:user/{ui['userName']}"
+    if ui.get("type") == "Root" and ui.get("accountId"):
+        return f"arn:aws:iam::{ui['accountId']}:root"
+    return ui.get("principalId")
 
 
 def session_findings(trailmap, path):

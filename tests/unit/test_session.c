@@ -188,6 +188,13 @@ static void build_fixtures(void) {
                json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "IAMUser", "arn", ALICE, "accountId", ACCT,
                          "accessKeyId", "ASIAALICE1EXAMPLE", "invokedBy", "AWS Internal"),
                NULL, "AWS Internal"));
+    /* a CheckMfa without an arn (as the sign-in service writes them) joins
+     * alice's login by her user name */
+    add("a09", A1,
+        record("2023-12-04T10:00:01Z", "a09", "signin.amazonaws.com", "CheckMfa",
+               json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "IAMUser", "principalId", "AIDAJ45Q7YFFAREXAMPLE",
+                         "accountId", ACCT, "accessKeyId", "", "userName", "alice"),
+               json_pack("{s:s}", "CheckMfa", "Success"), NULL));
     /* Secrets Manager calling KMS for alice with a key and creation of its
      * own: part of alice's session at the time, not a session of that key */
     json_t *kms = iam_user("alice", "ASIAKMSFORALICE1", "2023-12-04T10:00:29Z");
@@ -258,7 +265,7 @@ static void build_fixtures(void) {
     add("m02", "default", record("2023-12-04T12:00:10Z", "m02", "s3.amazonaws.com", "ListBuckets", NULL, NULL, NULL));
 
     /* root without an arn, signing in with no session to join */
-    add("u01", "root:" ACCT "#2023-12-04T20:00:00Z",
+    add("u01", "arn:aws:iam::" ACCT ":root#2023-12-04T20:00:00Z",
         record("2023-12-04T20:00:00Z", "u01", "signin.amazonaws.com", "ConsoleLogin",
                json_pack("{s:s, s:s, s:s}", "type", "Root", "principalId", ACCT, "accountId", ACCT),
                json_pack("{s:s}", "ConsoleLogin", "Failure"), NULL));

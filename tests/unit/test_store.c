@@ -262,6 +262,12 @@ static void build_fixtures(void) {
     add(record("2023-12-04T13:00:00Z", "k01", "ec2.amazonaws.com", "DescribeImages",
                iam_user("alice", "ASIAORPHAN", NULL), NULL, UA_CONSOLE, IP1));
 
+    /* a CheckMfa without an arn joins alice's login by her user name */
+    add(record("2023-12-04T10:00:01Z", "a09", "signin.amazonaws.com", "CheckMfa",
+               json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "IAMUser", "principalId", "AIDAEXAMPLEALICE", "accountId",
+                         ACCT, "accessKeyId", "", "userName", "alice"),
+               NULL, UA_CONSOLE, IP1));
+
     /* Secrets Manager calls KMS for alice with a key and creation of its own */
     json_t *kms = iam_user("alice", "ASIAKMSFORALICE1", "2023-12-04T10:00:29Z");
     json_object_set_new(kms, "invokedBy", json_string("secretsmanager.amazonaws.com"));
