@@ -100,7 +100,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hash.h"
 #include "session.h"
+#include "strmap.h"
 
 #define SCHEMA_VERSION 1
 #define APPLICATION_ID 0x546d4170 /* "TmAp" */
@@ -329,75 +331,6 @@ static int db_fail(const tm_store *s, sqlite3 *db, tm_error *err, const char *wh
 
 static int oom(tm_error *err) { return tm_error_set(err, TM_ENOMEM, "store: out of memory"); }
 
-static uint64_t fnv(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-/* ------------------------------------------------------------ string map */
-
-typedef struct {
-    char **k;
-    size_t *v;
-    size_t cap, n;
-} smap;
-
-static size_t smap_get(const smap *m, const char *k) {
-    if (!m->cap) return NONE;
-    size_t h = (size_t)fnv(k) & (m->cap - 1);
-    while (m->k[h]) {
-        if (strcmp(m->k[h], k) == 0) return m->v[h];
-        h = (h + 1) & (m->cap - 1);
-    }
-    return NONE;
-}
-
-static int smap_grow(smap *m) {
-    size_t ncap = m->cap ? m->cap * 2 : 64;
-    if (ncap > SIZE_MAX / sizeof(char *)) return -1;
-    char **nk = calloc(ncap, sizeof(*nk));
-    size_t *nv = calloc(ncap, sizeof(*nv));
-    if (!nk || !nv) {
-        free(nk);
-        free(nv);
-        return -1;
-    }
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->k[i]) continue;
-        size_t h = (size_t)fnv(m->k[i]) & (ncap - 1);
-        while (nk[h]) h = (h + 1) & (ncap - 1);
-        nk[h] = m->k[i];
-        nv[h] = m->v[i];
-    }
-    free(m->k);
-    free(m->v);
-    m->k = nk;
-    m->v = nv;
-    m->cap = ncap;
-    return 0;
-}
-
-/* Adds k → v (k copied; k must be absent).  0 or -1 (out of memory). */
-static int smap_put(smap *m, const char *k, size_t v) {
-    if ((m->n + 1) * 2 > m->cap && smap_grow(m) != 0) return -1;
-    char *kc = strdup(k);
-    if (!kc) return -1;
-    size_t h = (size_t)fnv(k) & (m->cap - 1);
-    while (m->k[h]) h = (h + 1) & (m->cap - 1);
-    m->k[h] = kc;
-    m->v[h] = v;
-    m->n++;
-    return 0;
-}
-
-static void smap_free(smap *m) {
-    for (size_t i = 0; i < m->cap; i++) free(m->k[i]);
-    free(m->k);
-    free(m->v);
-    memset(m, 0, sizeof(*m));
-}
-
 /* printf into a malloc'd string, or NULL */
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...) {
@@ -423,62 +356,9 @@ static int grow(void **v, size_t *cap, size_t n, size_t sz) {
 
 /* ------------------------------------------------ synthetic event ids */
 
-static uint64_t rd64(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-
-static uint64_t fmix(uint64_t k) {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ull;
-    k ^= k >> 33;
-    return k;
-}
-
-/* MurmurHash3 x64 128 (public domain algorithm), bytes read little-endian so
- * the id is the same on every machine. */
-static void hash128(const unsigned char *d, size_t len, uint64_t out[2]) {
-    const uint64_t c1 = 0x87c37b91114253d5ull, c2 = 0x4cf5ad432745937full;
-    uint64_t h1 = 0x74726169ull, h2 = 0x6c6d6170ull; /* seeds */
-    size_t nblocks = len / 16;
-    for (size_t i = 0; i < nblocks; i++) {
-        uint64_t k1 = rd64(d + 16 * i), k2 = rd64(d + 16 * i + 8);
-        k1 *= c1; k1 = rotl(k1, 31); k1 *= c2; h1 ^= k1;
-        h1 = rotl(h1, 27); h1 += h2; h1 = h1 * 5 + 0x52dce729;
-        k2 *= c2; k2 = rotl(k2, 33); k2 *= c1; h2 ^= k2;
-        h2 = rotl(h2, 31); h2 += h1; h2 = h2 * 5 + 0x38495ab5;
-    }
-    const unsigned char *t = d + nblocks * 16;
-    uint64_t k1 = 0, k2 = 0;
-    size_t rem = len & 15;
-    for (size_t i = rem; i > 8; i--) k2 = (k2 << 8) | t[i - 1];
-    if (rem > 8) {
-        k2 *= c2; k2 = rotl(k2, 33); k2 *= c1; h2 ^= k2;
-    }
-    for (size_t i = rem < 8 ? rem : 8; i > 0; i--) k1 = (k1 << 8) | t[i - 1];
-    if (rem > 0) {
-        k1 *= c1; k1 = rotl(k1, 31); k1 *= c2; h1 ^= k1;
-    }
-    h1 ^= (uint64_t)len;
-    h2 ^= (uint64_t)len;
-    h1 += h2;
-    h2 += h1;
-    h1 = fmix(h1);
-    h2 = fmix(h2);
-    h1 += h2;
-    h2 += h1;
-    out[0] = h1;
-    out[1] = h2;
-}
-
 static char *synthetic_id(const tm_event *e) {
     uint64_t h[2];
-    hash128((const unsigned char *)e->raw, e->raw_len, h);
+    tm_murmur3_128(e->raw, e->raw_len, h);
     return fmt("synthetic:%016" PRIx64 "%016" PRIx64, h[0], h[1]);
 }
 
@@ -488,7 +368,7 @@ static char *clash_id(const tm_event *e) {
     char *ident = fmt("%" PRId64 "\x1f%s\x1f%s\x1f%s", e->time_ms, e->source, e->name, tm_event_principal(e));
     if (!ident) return NULL;
     uint64_t h[2];
-    hash128((const unsigned char *)ident, strlen(ident), h);
+    tm_murmur3_128(ident, strlen(ident), h);
     free(ident);
     return fmt("%s#%016" PRIx64, e->id, h[0]);
 }
@@ -854,7 +734,7 @@ typedef struct {
     size_t nlinks, caplinks;
     wloose *loose;
     size_t nloose, caploose;
-    smap index;        /* "t:<facts>", "i:<link id>", "l:<seq>", "k:<key>", "c:<principal>\x1f<creation>" */
+    tm_strmap index;        /* "t:<facts>", "i:<link id>", "l:<seq>", "k:<key>", "c:<principal>\x1f<creation>" */
     size_t *queue;     /* (index << 1) | is_loose */
     size_t nqueue, capqueue;
 
@@ -862,7 +742,7 @@ typedef struct {
     size_t nsd, capsd;
     adelta *ad;
     size_t nad, capad;
-    smap dindex;       /* session → sd index; "<sd>:<kind>:<value>" → ad index */
+    tm_strmap dindex;       /* session → sd index; "<sd>:<kind>:<value>" → ad index */
 } adder;
 
 static int adder_nomem(adder *a) { return oom(a->err); }
@@ -922,7 +802,7 @@ static int link_row(adder *a, sqlite3_stmt *st, int ph) {
     int64_t id = sqlite3_column_int64(st, 0);
     char ik[32];
     snprintf(ik, sizeof(ik), "i:%" PRId64, id);
-    size_t i = smap_get(&a->index, ik);
+    size_t i = tm_strmap_get(&a->index, ik);
     if (i == NONE) {
         if (new_link(a, &i)) return TM_ENOMEM;
         wlink *L = &a->links[i];
@@ -934,7 +814,7 @@ static int link_row(adder *a, sqlite3_stmt *st, int ph) {
         L->has_ms = sqlite3_column_type(st, 4) != SQLITE_NULL;
         L->cdate_ms = L->has_ms ? sqlite3_column_int64(st, 4) : 0;
         char *tk = facts_key(L->principal, L->akid, L->cnode, L->token);
-        int bad = !tk || smap_put(&a->index, tk, i) || smap_put(&a->index, ik, i);
+        int bad = !tk || tm_strmap_set(&a->index, tk, i) || tm_strmap_set(&a->index, ik, i);
         free(tk);
         if (bad) return adder_nomem(a);
     }
@@ -954,7 +834,7 @@ static int loose_row(adder *a, sqlite3_stmt *st, int ph) {
     int64_t seq = sqlite3_column_int64(st, 0);
     char lk[32];
     snprintf(lk, sizeof(lk), "l:%" PRId64, seq);
-    size_t i = smap_get(&a->index, lk);
+    size_t i = tm_strmap_get(&a->index, lk);
     if (i == NONE) {
         if (new_loose(a, &i)) return TM_ENOMEM;
         wloose *X = &a->loose[i];
@@ -966,7 +846,7 @@ static int loose_row(adder *a, sqlite3_stmt *st, int ph) {
         int rc = rebuild(a, raw, (size_t)sqlite3_column_bytes(st, 4), &X->e);
         if (rc) return rc;
         X->owned = 1;
-        if (smap_put(&a->index, lk, i)) return adder_nomem(a);
+        if (tm_strmap_set(&a->index, lk, i)) return adder_nomem(a);
     }
     return loose_reach(a, i, ph);
 }
@@ -986,16 +866,12 @@ static int take_rows(adder *a, sqlite3_stmt *st, int is_loose, int ph) {
 /* Was this query (by name) run at an equal or stronger phase already?
  * Records it otherwise.  Returns 1 when it must run, 0 when not, <0 error. */
 static int first_time(adder *a, const char *name, int ph) {
-    size_t v = smap_get(&a->index, name);
+    size_t v = tm_strmap_get(&a->index, name);
     if (v != NONE) {
         if (v <= (size_t)ph) return 0;
         /* a stronger phase: record it in place */
-        size_t h = (size_t)fnv(name) & (a->index.cap - 1);
-        while (strcmp(a->index.k[h], name) != 0) h = (h + 1) & (a->index.cap - 1);
-        a->index.v[h] = (size_t)ph;
-        return 1;
     }
-    return smap_put(&a->index, name, (size_t)ph) ? adder_nomem(a) : 1;
+    return tm_strmap_set(&a->index, name, (size_t)ph) ? adder_nomem(a) : 1;
 }
 
 /* Every link and loose GetSigninToken naming key k. */
@@ -1092,7 +968,7 @@ static int item_link(adder *a, item *it) {
     const char *token = f->token_key ? f->token_key : "";
     char *tk = facts_key(f->principal, akid, cnode, token);
     if (!tk) return adder_nomem(a);
-    size_t i = smap_get(&a->index, tk);
+    size_t i = tm_strmap_get(&a->index, tk);
     int rc = 0;
     if (i != NONE) goto found;
     sqlite3_stmt *st = wst(a->s, W_LINK_FIND, a->err);
@@ -1130,14 +1006,14 @@ static int item_link(adder *a, item *it) {
     L->token = strdup(token);
     L->has_ms = f->creation && f->has_creation_ms;
     L->cdate_ms = L->has_ms ? f->creation_ms : 0;
-    if (!L->principal || !L->akid || !L->cnode || !L->token || smap_put(&a->index, tk, i)) {
+    if (!L->principal || !L->akid || !L->cnode || !L->token || tm_strmap_set(&a->index, tk, i)) {
         rc = adder_nomem(a);
         goto out;
     }
     if (r == 1) {
         char ik[32];
         snprintf(ik, sizeof(ik), "i:%" PRId64, id);
-        if (smap_put(&a->index, ik, i)) {
+        if (tm_strmap_set(&a->index, ik, i)) {
             rc = adder_nomem(a);
             goto out;
         }
@@ -1247,7 +1123,7 @@ static int derive(adder *a) {
 /* ---- deltas of the session summaries */
 
 static int sess_index(adder *a, const char *session, size_t *out) {
-    size_t i = smap_get(&a->dindex, session);
+    size_t i = tm_strmap_get(&a->dindex, session);
     if (i == NONE) {
         if (grow((void **)&a->sd, &a->capsd, a->nsd, sizeof(*a->sd))) return adder_nomem(a);
         i = a->nsd;
@@ -1255,7 +1131,7 @@ static int sess_index(adder *a, const char *session, size_t *out) {
         a->sd[i].events = 0;
         if (!a->sd[i].session) return adder_nomem(a);
         a->nsd++;
-        if (smap_put(&a->dindex, session, i)) return adder_nomem(a);
+        if (tm_strmap_set(&a->dindex, session, i)) return adder_nomem(a);
     }
     *out = i;
     return 0;
@@ -1271,7 +1147,7 @@ static int delta(adder *a, const char *session, const char *const attrs[A_N], in
         if (!attrs[k]) continue;
         char *key = fmt("%zu:%d:%s", si, k, attrs[k]);
         if (!key) return adder_nomem(a);
-        size_t ai = smap_get(&a->dindex, key);
+        size_t ai = tm_strmap_get(&a->dindex, key);
         if (ai == NONE) {
             if (grow((void **)&a->ad, &a->capad, a->nad, sizeof(*a->ad))) {
                 free(key);
@@ -1287,7 +1163,7 @@ static int delta(adder *a, const char *session, const char *const attrs[A_N], in
                 return adder_nomem(a);
             }
             a->nad++;
-            if (smap_put(&a->dindex, key, ai)) {
+            if (tm_strmap_set(&a->dindex, key, ai)) {
                 free(key);
                 return adder_nomem(a);
             }
@@ -1522,7 +1398,7 @@ static int prepare(adder *a, tm_eventvec *events) {
     a->items = calloc(events->n ? events->n : 1, sizeof(*a->items));
     if (!a->items) return adder_nomem(a);
     a->nitems = events->n;
-    smap ids = {0};
+    tm_strmap ids = {0};
     int rc = 0;
     for (size_t n = 0; n < events->n && rc == 0; n++) {
         item *it = &a->items[n];
@@ -1541,7 +1417,7 @@ static int prepare(adder *a, tm_eventvec *events) {
                 break;
             }
         }
-        size_t prev = smap_get(&ids, it->id);
+        size_t prev = tm_strmap_get(&ids, it->id);
         if (prev != NONE && e->id[0] && !tm_event_same(a->items[prev].e, e)) {
             /* an event of the batch holds this id and says something else */
             it->id = it->id_owned = clash_id(e);
@@ -1550,19 +1426,19 @@ static int prepare(adder *a, tm_eventvec *events) {
                 break;
             }
         }
-        if (smap_get(&ids, it->id) != NONE) {
+        if (tm_strmap_get(&ids, it->id) != NONE) {
             it->dup = 1;
             a->duplicates++;
             continue;
         }
-        if (smap_put(&ids, it->id, n)) {
+        if (tm_strmap_set(&ids, it->id, n)) {
             rc = adder_nomem(a);
             break;
         }
         if ((rc = tm_session_facts_of(e, &it->f, a->err))) break;
         attrs_of(e->json, it->attrs);
     }
-    smap_free(&ids);
+    tm_strmap_free(&ids);
     return rc;
 }
 
@@ -1643,12 +1519,12 @@ static void adder_free(adder *a) {
     }
     free(a->loose);
     free(a->queue);
-    smap_free(&a->index);
+    tm_strmap_free(&a->index);
     for (size_t i = 0; i < a->nsd; i++) free(a->sd[i].session);
     free(a->sd);
     for (size_t i = 0; i < a->nad; i++) free(a->ad[i].value);
     free(a->ad);
-    smap_free(&a->dindex);
+    tm_strmap_free(&a->dindex);
 }
 
 static int str_qcmp(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }

@@ -21,6 +21,8 @@
  *     machine ran it, which cannot be reproduced); "/Date(ms)/" becomes a
  *     UTC time. */
 #include "event.h"
+#include "calendar.h"
+#include "hash.h"
 #include "value.h"
 
 #include <errno.h>
@@ -32,35 +34,6 @@
 
 /* ------------------------------------------------------------------ time */
 
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int is_leap(int64_t y) {
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int64_t y, int m) {
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : dm[m - 1];
-}
 
 static int digits(const char *s, int n, int *out) {
     int v = 0;
@@ -92,7 +65,7 @@ int tm_time_parse(const char *s, int64_t *ms) {
         p = s + 19; /* exporters write a space for the T, and no zone for UTC */
     else if (!(p = basic_form(s, &Y, &M, &D, &h, &mi, &sec)))
         return -1;
-    if (M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || mi > 59 || sec > 59)
+    if (M < 1 || M > 12 || D < 1 || D > tm_days_in_month(Y, M) || h > 23 || mi > 59 || sec > 59)
         return -1;
     int frac_ms = 0;
     if (*p == '.' || *p == ',') {
@@ -126,7 +99,7 @@ int tm_time_parse(const char *s, int64_t *ms) {
         off_min = sign * (oh * 60 + om);
     }
     if (*p != '\0') return -1;
-    int64_t days = days_from_civil(Y, M, D);
+    int64_t days = tm_days_from_civil(Y, M, D);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - (int64_t)off_min * 60;
     *ms = secs * 1000 + frac_ms;
     return 0;
@@ -140,7 +113,7 @@ void tm_time_format(int64_t ms, char *buf) {
     }
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    tm_civil_from_days(days, &y, &m, &d);
     int h = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60), s = (int)(rem / 1000 % 60);
     int f = (int)(rem % 1000);
     if (f == 0) {
@@ -207,7 +180,7 @@ static int date_like(const char *s, size_t n, char *out) {
         digits(s + 8, 2, &D) || digits(s + 11, 2, &h) || s[13] != ':' ||
         digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
         return 0;
-    if (Y < 1 || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 24 || mi > 59 ||
+    if (Y < 1 || M < 1 || M > 12 || D < 1 || D > tm_days_in_month(Y, M) || h > 24 || mi > 59 ||
         sec > 59 || (h == 24 && (mi != 0 || sec != 0)))
         return 0;
     size_t i = 19;
@@ -232,13 +205,13 @@ static int date_like(const char *s, size_t n, char *out) {
     } else {
         return 0; /* an offset (machine-local in PowerShell) or not a date */
     }
-    int64_t days = days_from_civil(Y, M, D);
+    int64_t days = tm_days_from_civil(Y, M, D);
     if (h == 24) {
         days++;
         h = 0;
     }
     int64_t y;
-    civil_from_days(days, &y, &M, &D);
+    tm_civil_from_days(days, &y, &M, &D);
     if (y > 9999) return 0;
     int k = snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, M, D, h, mi, sec);
     if (frac) {
@@ -276,7 +249,7 @@ static int ms_date(const char *s, size_t n, char *out) {
     }
     int64_t y;
     int M, D;
-    civil_from_days(days, &y, &M, &D);
+    tm_civil_from_days(days, &y, &M, &D);
     if (y < 1 || y > 9999) return 0;
     int k = snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, M, D,
                      (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60));
@@ -712,10 +685,8 @@ static void sort_events(tm_event **v, size_t n) {
     free(tmp);
 }
 
-static uint64_t fnv(uint64_t h, const char *s) {
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return (h ^ 0xff) * 1099511628211ull; /* a separator, so ("ab","c") != ("a","bc") */
-}
+/* FNV-1a over s and its terminating NUL, so ("ab","c") != ("a","bc"). */
+static uint64_t fnv(uint64_t h, const char *s) { return tm_fnv_bytes(h, s, strlen(s) + 1); }
 
 const char *tm_event_principal(const tm_event *e) {
     static const char *const paths[] = {"userIdentity.arn", "userIdentity.principalId", "userIdentity.accessKeyId"};
@@ -732,8 +703,8 @@ int tm_event_same(const tm_event *a, const tm_event *b) {
 }
 
 static uint64_t same_hash(const tm_event *e) {
-    uint64_t h = fnv(1469598103934665603ull, e->id);
-    h = (h ^ (uint64_t)e->time_ms) * 1099511628211ull;
+    uint64_t h = fnv(TM_FNV_OFFSET, e->id);
+    h = tm_fnv_bytes(h, &e->time_ms, sizeof(e->time_ms));
     return fnv(fnv(fnv(h, e->source), e->name), tm_event_principal(e));
 }
 
@@ -762,7 +733,7 @@ static tm_event *seen_same(seen *s, tm_event *e) {
 
 /* Whether an event with e's id was kept before (and keeps e's id). */
 static int seen_id(seen *s, tm_event *e) {
-    size_t h = (size_t)fnv(1469598103934665603ull, e->id) & (s->cap - 1);
+    size_t h = (size_t)fnv(TM_FNV_OFFSET, e->id) & (s->cap - 1);
     while (s->ev[h] && strcmp(s->ev[h]->id, e->id) != 0) h = (h + 1) & (s->cap - 1);
     if (s->ev[h]) return 1;
     s->ev[h] = e;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "additions.h"
+#include "hash.h"
 #include "origin.h"
 #include "overrides.h"
 #include "rulesInt.h"
@@ -65,13 +66,7 @@ typedef struct {
     uint64_t h;
 } hasher;
 
-static void hash_bytes(hasher *hs, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        hs->h ^= b[i];
-        hs->h *= 1099511628211ull;
-    }
-}
+static void hash_bytes(hasher *hs, const void *p, size_t n) { hs->h = tm_fnv_bytes(hs->h, p, n); }
 
 static void hash_file(hasher *hs, const char *root, const char *path) {
     const char *rel = strncmp(path, root, strlen(root)) == 0 ? path + strlen(root) : path;
@@ -682,7 +677,7 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
     pending *pend = NULL;
     size_t npend = 0;
     json_t *seen = json_object();
-    hasher hs = {1469598103934665603ull};
+    hasher hs = {TM_FNV_OFFSET};
     int rc = TM_ENOMEM;
 
     if (!rs->dir || !seen || asprintf(&sigdir, "%s/signals", dir) < 0 || asprintf(&labdir, "%s/labels", dir) < 0 ||

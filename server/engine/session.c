@@ -69,6 +69,7 @@
  * Sessions are never split by region.  When the caller names a session
  * (`forced`), every event not yet placed goes to it. */
 #include "session.h"
+#include "strmap.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -84,73 +85,6 @@
 _Static_assert(INFLIGHT_MAX_MS <= TM_SESSION_REACH_BEFORE_MS && LOGIN_BEFORE_MS <= TM_SESSION_REACH_BEFORE_MS &&
                    INFLIGHT_SKEW_MS <= TM_SESSION_REACH_AFTER_MS && LOGIN_AFTER_MS <= TM_SESSION_REACH_AFTER_MS,
                "session.h's reach must cover the windows of rules 7 and 8");
-
-/* --------------------------------------------------------- string map */
-
-typedef struct {
-    char **keys;
-    size_t *vals;
-    size_t cap, n;
-} strmap;
-
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static size_t map_find(const strmap *m, const char *k) {
-    if (!m->cap) return NONE;
-    size_t h = (size_t)hash_str(k) & (m->cap - 1);
-    while (m->keys[h]) {
-        if (strcmp(m->keys[h], k) == 0) return m->vals[h];
-        h = (h + 1) & (m->cap - 1);
-    }
-    return NONE;
-}
-
-static int map_grow(strmap *m) {
-    size_t ncap = m->cap ? m->cap * 2 : 64;
-    char **nk = calloc(ncap, sizeof(*nk));
-    size_t *nv = calloc(ncap, sizeof(*nv));
-    if (!nk || !nv) {
-        free(nk);
-        free(nv);
-        return TM_ENOMEM;
-    }
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->keys[i]) continue;
-        size_t h = (size_t)hash_str(m->keys[i]) & (ncap - 1);
-        while (nk[h]) h = (h + 1) & (ncap - 1);
-        nk[h] = m->keys[i];
-        nv[h] = m->vals[i];
-    }
-    free(m->keys);
-    free(m->vals);
-    m->keys = nk;
-    m->vals = nv;
-    m->cap = ncap;
-    return 0;
-}
-
-/* Adds k → v (k copied); k must not be present. */
-static int map_put(strmap *m, const char *k, size_t v) {
-    if ((m->n + 1) * 2 > m->cap && map_grow(m) != 0) return TM_ENOMEM;
-    char *kc = strdup(k);
-    if (!kc) return TM_ENOMEM;
-    size_t h = (size_t)hash_str(k) & (m->cap - 1);
-    while (m->keys[h]) h = (h + 1) & (m->cap - 1);
-    m->keys[h] = kc;
-    m->vals[h] = v;
-    m->n++;
-    return 0;
-}
-
-static void map_free(strmap *m) {
-    for (size_t i = 0; i < m->cap; i++) free(m->keys[i]);
-    free(m->keys);
-    free(m->vals);
-}
 
 /* ------------------------------------------------------------- helpers */
 
@@ -184,7 +118,7 @@ typedef struct {
 typedef struct {
     node *v;
     size_t n, cap;
-    strmap index; /* "s:<name>" or "k:<accessKeyId>" → node */
+    tm_strmap index; /* "s:<name>" or "k:<accessKeyId>" → node */
 } nodes;
 
 static size_t find(nodes *ns, size_t i) {
@@ -208,7 +142,7 @@ static void unite(nodes *ns, size_t a, size_t b) {
  * by a smaller one, so the choice does not depend on order. */
 static int node_get(nodes *ns, const char *key, int is_session, const char *name,
                     const char *principal, int has_ms, int64_t ms, size_t *out) {
-    size_t i = map_find(&ns->index, key);
+    size_t i = tm_strmap_get(&ns->index, key);
     if (i != NONE) {
         node *nd = &ns->v[i];
         if (name && (!nd->name || strcmp(name, nd->name) < 0)) {
@@ -240,7 +174,7 @@ static int node_get(nodes *ns, const char *key, int is_session, const char *name
         free(nd->principal);
         return TM_ENOMEM;
     }
-    if (map_put(&ns->index, key, ns->n) != 0) {
+    if (tm_strmap_set(&ns->index, key, ns->n) != 0) {
         free(nd->name);
         free(nd->principal);
         return TM_ENOMEM;
@@ -255,7 +189,7 @@ static void nodes_free(nodes *ns) {
         free(ns->v[i].principal);
     }
     free(ns->v);
-    map_free(&ns->index);
+    tm_strmap_free(&ns->index);
 }
 
 /* -------------------------------------------------------- per-event facts */
@@ -593,7 +527,7 @@ int tm_session_assign(tm_eventvec *vec, const char *forced, tm_error *err) {
                 rc = TM_ENOMEM;
                 goto done;
             }
-            nd = map_find(&ns.index, key);
+            nd = tm_strmap_get(&ns.index, key);
             free(key);
             if (nd != NONE) {
                 size_t b = best[find(&ns, nd)];

@@ -17,6 +17,7 @@
  * between local time and UTC are reproduced with the US daylight-saving
  * rules, coded here so that the host's time-zone database never matters. */
 #include "builtins.h"
+#include "calendar.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -41,33 +42,6 @@ typedef struct tm_dt {
 
 /* ---- calendar ---------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d) {
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const int64_t doe = z - era * 146097;
-    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static int days_in_month(int y, int m) {
-    static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-    return dm[m - 1];
-}
 
 static int64_t floor_div(int64_t a, int64_t b) {
     int64_t q = a / b;
@@ -84,7 +58,9 @@ typedef struct parts {
 static void split_ticks(int64_t t, parts *p) {
     int64_t days = floor_div(t, TICKS_PER_DAY);
     int64_t rem = t - days * TICKS_PER_DAY;
-    civil_from_days(days, &p->y, &p->mo, &p->d);
+    int64_t y;
+    tm_civil_from_days(days, &y, &p->mo, &p->d);
+    p->y = (int)y;
     p->h = (int)(rem / TICKS_PER_HOUR);
     rem %= TICKS_PER_HOUR;
     p->mi = (int)(rem / TICKS_PER_MIN);
@@ -95,7 +71,7 @@ static void split_ticks(int64_t t, parts *p) {
 }
 
 static int64_t make_ticks(int y, int mo, int d, int h, int mi, int s, int64_t frac) {
-    return days_from_civil(y, mo, d) * TICKS_PER_DAY + h * TICKS_PER_HOUR + mi * TICKS_PER_MIN +
+    return tm_days_from_civil(y, mo, d) * TICKS_PER_DAY + h * TICKS_PER_HOUR + mi * TICKS_PER_MIN +
            s * TICKS_PER_SEC + frac;
 }
 
@@ -104,11 +80,11 @@ static int64_t make_ticks(int y, int mo, int d, int h, int mi, int s, int64_t fr
 /* Day of month of the n-th Sunday (n >= 1) of a month, or of the last one
  * when n == 0. */
 static int nth_sunday(int y, int mo, int n) {
-    int64_t first = days_from_civil(y, mo, 1);
+    int64_t first = tm_days_from_civil(y, mo, 1);
     int dow = (int)(((first % 7) + 7 + 4) % 7);
     int d = 1 + (7 - dow) % 7; /* first Sunday */
     if (n > 0) return d + 7 * (n - 1);
-    while (d + 7 <= days_in_month(y, mo)) d += 7;
+    while (d + 7 <= tm_days_in_month(y, mo)) d += 7;
     return d;
 }
 
@@ -188,7 +164,7 @@ static void skip_spaces(const char **s) {
 }
 
 static int valid_date(int y, int mo, int d) {
-    return y >= 1 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 && d <= days_in_month(y, mo);
+    return y >= 1 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 && d <= tm_days_in_month(y, mo);
 }
 
 /* "HH:MM[:SS[.fffffff]]" with an optional " AM"/" PM". */
