@@ -424,24 +424,10 @@ static void sessions_usage(FILE *f) {
             "\n" CONN_HELP);
 }
 
-static json_t *ms_json(int64_t ms) {
-    if (!ms) return json_null();
-    char t[32];
-    tm_time_format(ms, t);
-    return json_string(t);
-}
-
 static int sessions_json(Trailmap__SessionInfo **v, size_t n) {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
-        const Trailmap__SessionInfo *s = v[i];
-        json_t *ips = json_array();
-        for (size_t k = 0; ips && k < s->n_source_ips; k++) json_array_append_new(ips, json_string(s->source_ips[k]));
-        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:I, s:I, s:f}", "key", s->key, "principalArn",
-                              s->principal_arn, "userName", s->user_name, "sourceIps", ips, "userAgentFamily",
-                              s->user_agent_family, "firstEventTime", ms_json(s->first_event_ms), "lastEventTime",
-                              ms_json(s->last_event_ms), "events", (json_int_t)s->events, "signals",
-                              (json_int_t)s->signals, "mappedShare", s->mapped_share);
+        json_t *o = tm_view_session_info_json(v[i], 0);
         if (!o || json_array_append_new(arr, o)) {
             json_decref(arr);
             return TM_ENOMEM;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "printable.h"
 #include "rpc_error.h"
 
 static char *dup_str(const char *s) { return strdup(s ? s : ""); }
@@ -72,6 +73,40 @@ int tm_view_from_session_proto(const Trailmap__GetSessionResponse *r, const char
         if (rc) return rc;
     }
     return 0;
+}
+
+static json_t *time_or_null(int64_t ms) {
+    if (!ms) return json_null();
+    char t[32];
+    tm_time_format(ms, t);
+    return json_string(t);
+}
+
+json_t *tm_view_session_info_json(const Trailmap__SessionInfo *s, int with_ms) {
+    if (!s) return json_null();
+    json_t *ips = json_array();
+    for (size_t k = 0; ips && k < s->n_source_ips; k++)
+        if (json_array_append_new(ips, tm_json_text(s->source_ips[k]))) {
+            json_decref(ips);
+            ips = NULL;
+        }
+    json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "key", tm_json_text(s->key), "principalArn",
+                          tm_json_text(s->principal_arn), "userName", tm_json_text(s->user_name), "sourceIps", ips,
+                          "userAgentFamily", tm_json_text(s->user_agent_family), "firstEventTime",
+                          time_or_null(s->first_event_ms), "lastEventTime", time_or_null(s->last_event_ms));
+    if (o && with_ms &&
+        (json_object_set_new(o, "firstEventMs", json_integer(s->first_event_ms)) ||
+         json_object_set_new(o, "lastEventMs", json_integer(s->last_event_ms)))) {
+        json_decref(o);
+        return NULL;
+    }
+    if (o && (json_object_set_new(o, "events", json_integer((json_int_t)s->events)) ||
+              json_object_set_new(o, "signals", json_integer((json_int_t)s->signals)) ||
+              json_object_set_new(o, "mappedShare", json_real(s->mapped_share)))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 int tm_view_event_jsonl(FILE *f, const char *key, const Trailmap__Event *e) {

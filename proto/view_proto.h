@@ -36,4 +36,11 @@ int tm_view_from_session_proto(const Trailmap__GetSessionResponse *r, const char
  * null}, on one line.  Returns 0, TM_ENOMEM or TM_EIO. */
 int tm_view_event_jsonl(FILE *f, const char *key, const Trailmap__Event *e);
 
+/* A session of a ListSessions or GetSession answer as JSON: the one
+ * builder of `trailmap sessions --format json` and the web page's
+ * /api/sessions; with_ms adds firstEventMs and lastEventMs (the page's
+ * sorting).  Text a client sent that is not UTF-8 is repaired, not fatal.
+ * json null for s NULL; NULL when out of memory. */
+json_t *tm_view_session_info_json(const Trailmap__SessionInfo *s, int with_ms);
+
 #endif

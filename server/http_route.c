@@ -385,92 +385,6 @@ static json_t *strs_json(char *const *v, size_t n) {
     return a;
 }
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n) {
-    unsigned c = p[0];
-    size_t len;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xC0) != 0x80) return 0;
-    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
-        (c == 0xF4 && p[1] > 0x8F))
-        return 0;
-    return len;
-}
-
-/* A JSON string of text that a client sent and nobody checked (a session
- * key, a principal): bytes that are not UTF-8 become U+FFFD, so one odd
- * session cannot break the whole list. */
-static json_t *text_json(const char *s) {
-    if (!s) s = "";
-    json_t *v = json_string(s);
-    if (v) return v;
-    size_t n = strlen(s), o = 0;
-    char *buf = malloc(3 * n + 1);
-    if (!buf) return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
-        if (k) {
-            memcpy(buf + o, s + i, k);
-            o += k;
-            i += k;
-        } else {
-            memcpy(buf + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        }
-    }
-    buf[o] = 0;
-    v = json_string(buf);
-    free(buf);
-    return v;
-}
-
-static json_t *texts_json(char *const *v, size_t n) {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++) json_array_append_new(a, text_json(v[i]));
-    return a;
-}
-
-/* A session as `trailmap sessions --format json` names its fields, with
- * the times also in milliseconds. */
-static json_t *session_json(const Trailmap__SessionInfo *s) {
-    if (!s) return json_null();
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:f}", "key", text_json(s->key),
-                     "principalArn", text_json(s->principal_arn), "userName", text_json(s->user_name), "sourceIps",
-                     texts_json(s->source_ips, s->n_source_ips), "userAgentFamily", text_json(s->user_agent_family),
-                     "firstEventTime", time_json(s->first_event_ms), "lastEventTime", time_json(s->last_event_ms),
-                     "firstEventMs", (json_int_t)s->first_event_ms, "lastEventMs", (json_int_t)s->last_event_ms,
-                     "events", (json_int_t)s->events, "signals", (json_int_t)s->signals, "mappedShare",
-                     s->mapped_share);
-}
-
-/* A signal with the fields of `trailmap signals --format json`, plus the
- * times in milliseconds for the chart. */
-static json_t *signal_json(const tm_sigview *s) {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:o, s:o, s:o, s:i, s:I, s:o, s:o, s:s, s:b, s:o, "
-                          "s:I, s:I, s:I}",
-                          "correlationId", s->correlation_id, "label", s->label, "service", s->service, "name",
-                          s->name, "summary", s->summary, "url", s->url, "additionalData",
-                          s->data ? s->data : json_null(), "eventTime", time_json(s->event_time_ms),
-                          "firstEventTime", time_json(s->first_ms), "lastEventTime", time_json(s->last_ms),
-                          "eventCount", s->event_count, "durationSeconds", (json_int_t)((s->last_ms - s->first_ms) / 1000),
-                          "eventNames", strs_json(s->event_names, s->nevent_names), "eventIds",
-                          strs_json(s->event_ids, s->nevent_ids), "anchorEventId", s->anchor_event_id, "suppressed",
-                          s->suppressed, "labelsTried", strs_json(s->labels_tried, s->nlabels_tried), "eventTimeMs",
-                          (json_int_t)s->event_time_ms, "firstEventMs", (json_int_t)s->first_ms, "lastEventMs",
-                          (json_int_t)s->last_ms);
-    if (o && s->source_label) json_object_set_new(o, "sourceLabel", json_string(s->source_label));
-    if (o && s->kind) json_object_set_new(o, "kind", json_string(s->kind));
-    if (o && s->reference_event_count != s->event_count)
-        json_object_set_new(o, "referenceEventCount", json_integer(s->reference_event_count));
-    return o;
-}
 
 /* Runs method; on failure fills j->res with the error answer and returns -1. */
 static int invoke(rq *j, const char *method, const ProtobufCMessage *req, ProtobufCMessage **resp) {
@@ -526,7 +440,7 @@ static void do_sessions(rq *j) {
     const Trailmap__ListSessionsResponse *r = (const Trailmap__ListSessionsResponse *)resp;
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < r->n_sessions; i++)
-        if (json_array_append_new(arr, session_json(r->sessions[i]))) {
+        if (json_array_append_new(arr, tm_view_session_info_json(r->sessions[i], 1))) {
             json_decref(arr);
             arr = NULL;
         }
@@ -556,11 +470,11 @@ static void do_session(rq *j) {
         const Trailmap__GetSessionResponse *r = (const Trailmap__GetSessionResponse *)resp;
         json_t *sigs = json_array();
         for (size_t i = 0; sigs && i < v.nsigs; i++)
-            if (json_array_append_new(sigs, signal_json(&v.sigs[i]))) {
+            if (json_array_append_new(sigs, tm_output_signal_json(&v.sigs[i], 1))) {
                 json_decref(sigs);
                 sigs = NULL;
             }
-        res_json(j->res, 200, sigs ? json_pack("{s:o, s:s, s:I, s:o}", "session", session_json(r->session),
+        res_json(j->res, 200, sigs ? json_pack("{s:o, s:s, s:I, s:o}", "session", tm_view_session_info_json(r->session, 1),
                                                 "rulesVersion", r->rules_version, "unmappedEvents",
                                                 (json_int_t)r->unmapped_events, "signals", sigs)
                                     : NULL);

@@ -205,7 +205,7 @@ int tm_output_cartographer_all(FILE *f, const tm_sessview *s, size_t n) { return
 
 /* ---- trailmap json ---- */
 
-static json_t *signal_json(const tm_sigview *s) {
+json_t *tm_output_signal_json(const tm_sigview *s, int with_ms) {
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:o, s:o, s:o, s:i, s:I, s:o, s:o, s:s, s:b, s:o}",
                           "correlationId", s->correlation_id, "label", s->label, "service", s->service,
                           "name", s->name, "summary", s->summary, "url", s->url,
@@ -216,6 +216,13 @@ static json_t *signal_json(const tm_sigview *s) {
                           "eventNames", strv_json(s->event_names, s->nevent_names),
                           "eventIds", strv_json(s->event_ids, s->nevent_ids), "anchorEventId", s->anchor_event_id,
                           "suppressed", s->suppressed, "labelsTried", strv_json(s->labels_tried, s->nlabels_tried));
+    if (o && with_ms &&
+        (json_object_set_new(o, "eventTimeMs", json_integer(s->event_time_ms)) ||
+         json_object_set_new(o, "firstEventMs", json_integer(s->first_ms)) ||
+         json_object_set_new(o, "lastEventMs", json_integer(s->last_ms)))) {
+        json_decref(o);
+        return NULL;
+    }
     if (o && s->source_label) json_object_set_new(o, "sourceLabel", json_string(s->source_label));
     if (o && s->kind) json_object_set_new(o, "kind", json_string(s->kind));
     if (o && s->reference_event_count != s->event_count)
@@ -228,7 +235,7 @@ int tm_output_json(FILE *f, const tm_sessview *s, size_t n) {
     for (size_t k = 0; sessions && k < n; k++) {
         const tm_sessview *v = &s[k];
         json_t *sigs = json_array(), *unmapped = json_array();
-        for (size_t i = 0; sigs && i < v->nsigs; i++) json_array_append_new(sigs, signal_json(&v->sigs[i]));
+        for (size_t i = 0; sigs && i < v->nsigs; i++) json_array_append_new(sigs, tm_output_signal_json(&v->sigs[i], 0));
         for (size_t j = 0; unmapped && j < v->nunmapped; j++) {
             const tm_evview *u = &v->unmapped[j];
             json_t *ev = json_pack("{s:s, s:o, s:s, s:o}", "eventId", u->id, "eventTime", time_json(u->time_ms),

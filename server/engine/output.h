@@ -63,6 +63,12 @@ json_t *tm_output_signal_cartographer(const tm_sigview *s);
 
 /* The reference's signals only: trailmap's own kinds (additions.h) are
  * left out, as the reference never made them; _all keeps them. */
+/* A signal as the json format writes it; with_ms adds eventTimeMs,
+ * firstEventMs and lastEventMs (the web page's chart).  The one builder of
+ * this document: `map`, the client and the HTTP API all call it.  A new
+ * reference, or NULL when out of memory. */
+json_t *tm_output_signal_json(const tm_sigview *s, int with_ms);
+
 int tm_output_cartographer(FILE *f, const tm_sessview *s, size_t n);
 int tm_output_cartographer_all(FILE *f, const tm_sessview *s, size_t n);
 int tm_output_json(FILE *f, const tm_sessview *s, size_t n);

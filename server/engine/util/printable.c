@@ -71,3 +71,31 @@ char *tm_printable(const char *s) {
     *o = '\0';
     return out;
 }
+
+json_t *tm_json_text(const char *s) {
+    if (!s) s = "";
+    json_t *v = json_string(s);
+    if (v) return v;
+    size_t n = strlen(s), o = 0;
+    if (n > (SIZE_MAX - 1) / 3) return NULL;
+    char *buf = malloc(3 * n + 1);
+    if (!buf) return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t c;
+        int k = utf8_at(p, &c);
+        if (k) {
+            memcpy(buf + o, p, (size_t)k);
+            o += (size_t)k;
+            p += k;
+        } else {
+            memcpy(buf + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            p++;
+        }
+    }
+    buf[o] = 0;
+    v = json_string(buf);
+    free(buf);
+    return v;
+}

@@ -8,6 +8,8 @@
 #ifndef TM_PRINTABLE_H
 #define TM_PRINTABLE_H
 
+#include <jansson.h>
+
 /* A copy of s in which C0 and C1 control characters (tab included), DEL,
  * bytes that are not UTF-8, the Unicode bidi controls (U+061C, U+200E-F,
  * U+202A-E, U+2066-9), zero-width and separator characters (U+200B-D,
@@ -17,5 +19,11 @@ char *tm_printable(const char *s);
 
 /* Whether s needs no escaping (then it may be written as it is). */
 int tm_is_printable(const char *s);
+
+/* A JSON string of text nobody checked (a session key, a principal a
+ * client sent): bytes that are not UTF-8 become U+FFFD, so one odd value
+ * cannot fail a whole document.  NULL reads as "".  A new reference, or
+ * NULL when out of memory. */
+json_t *tm_json_text(const char *s);
 
 #endif
