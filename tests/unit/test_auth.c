@@ -6,19 +6,12 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "helpers.h"
 #include "test.h"
 
 static char path[256];
 
-static void put(const char *text) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
+static void put(const char *text) { tm_test_put(path, NULL, text); }
 
 /* Loads text; returns the auth or NULL with err filled. */
 static tm_auth *load(const char *text, tm_error *err) {

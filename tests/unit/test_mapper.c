@@ -9,21 +9,12 @@
 
 #include "mapper.h"
 #include "rulesInt.h"
+#include "helpers.h"
 #include "test.h"
 
 static char dir[128];
 
-static void put(const char *rel, const char *text) {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, rel);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
+static void put(const char *rel, const char *text) { tm_test_put(dir, rel, text); }
 
 static const char *SIGNALS =
     "{\"signals\": [\n"
@@ -101,14 +92,7 @@ static tm_ruleset *load_rules(void) {
     put("labels/a.json", LABELS);
     put("useragent.json", "{\"families\": [], \"default\": \"Undefined\"}\n");
     put("overrides.json", "{\"overrides\": [{\"stage\": \"drop\", \"label\": \"C_First\"}]}\n");
-    tm_errlist errs = {0};
-    tm_ruleset *rs = NULL;
-    if (tm_rules_load(dir, &rs, &errs)) {
-        for (size_t i = 0; i < errs.n; i++) fprintf(stderr, "%s\n", errs.v[i]);
-        exit(1);
-    }
-    tm_errlist_free(&errs);
-    return rs;
+    return tm_test_load_rules(dir);
 }
 
 /* ------------------------------------------------------------ sessions */
@@ -121,10 +105,7 @@ typedef struct {
     const char *rp;    /* requestParameters JSON, or NULL */
 } evspec;
 
-typedef struct {
-    tm_eventvec vec;
-    tm_mapping *m;
-} run;
+typedef tm_test_run run;
 
 static unsigned long rng;
 static unsigned rnd(void) {
@@ -160,67 +141,11 @@ static run map_events(tm_ruleset *rs, const evspec *s, size_t n, unsigned long s
             r.vec.v[j] = x;
         }
     }
-    tm_eventvec_sort_dedupe(&r.vec);
-    tm_error err;
-    if (tm_map(rs, r.vec.v, r.vec.n, &r.m, &err)) {
-        fprintf(stderr, "tm_map failed: %s\n", err.msg);
-        exit(2);
-    }
+    tm_test_map(rs, &r);
     return r;
 }
 
-static void run_free(run *r) {
-    tm_mapping_free(r->m);
-    tm_eventvec_free(&r->vec);
-}
 
-static int idx(const run *r, const char *id) {
-    for (size_t i = 0; i < r->m->nevents; i++)
-        if (strcmp(r->m->events[i]->id, id) == 0) return (int)i;
-    fprintf(stderr, "no event %s\n", id);
-    return -1;
-}
-
-/* The signal an event belongs to, or NULL. */
-static const tm_signal *sig_of(const run *r, const char *id) {
-    int i = idx(r, id);
-    if (i < 0 || r->m->signal_of[i] < 0) return NULL;
-    return &r->m->signals[r->m->signal_of[i]];
-}
-
-static const char *label_of(const run *r, const tm_signal *s) { return s ? r->m->rs->labels[s->label].name : "(none)"; }
-static const char *anchor_id(const run *r, const tm_signal *s) { return s ? r->m->events[s->anchor]->id : "(none)"; }
-static const char *corr_id(const run *r, const tm_signal *s) { return s ? r->m->events[s->first]->id : "(none)"; }
-
-/* The ids of the events of signal s, comma-joined in time order. */
-static char *ids_of(const run *r, const tm_signal *s) {
-    char *out = calloc(1, 4096);
-    if (!s) return strcpy(out, "(none)");
-    int k = (int)(s - r->m->signals);
-    for (size_t i = 0; i < r->m->nevents; i++)
-        if (r->m->signal_of[i] == k) {
-            if (*out) strcat(out, ",");
-            strcat(out, r->m->events[i]->id);
-        }
-    return out;
-}
-
-#define CHECK_IDS(r, s, want) do { \
-    char *got_ = ids_of(r, s); \
-    CHECK_STR(got_, want); \
-    free(got_); \
-} while (0)
-
-static char *data_of(const tm_signal *s) {
-    if (!s || !s->r.data) return strdup("null");
-    return json_dumps(s->r.data, JSON_COMPACT | JSON_PRESERVE_ORDER);
-}
-
-#define CHECK_DATA(s, want) do { \
-    char *got_ = data_of(s); \
-    CHECK_STR(got_, want); \
-    free(got_); \
-} while (0)
 
 static size_t live(const run *r) {
     size_t *order = NULL, n = tm_mapping_timeline(r->m, &order);
@@ -234,9 +159,9 @@ static char *digest(const run *r) {
     char *d = calloc(1, cap);
     for (size_t i = 0; i < r->m->nsignals; i++) {
         const tm_signal *s = &r->m->signals[i];
-        char *data = data_of(s);
+        char *data = tm_test_data_of(s);
         len += (size_t)snprintf(d + len, cap - len, "[%s anchor=%s first=%s n=%d %lld-%lld url=%s sum=%s data=%s m=%d]\n",
-                                label_of(r, s), anchor_id(r, s), corr_id(r, s), s->event_count,
+                                tm_test_label_of(r, s), tm_test_anchor_id(r, s), tm_test_corr_id(r, s), s->event_count,
                                 (long long)s->first_ms, (long long)s->last_ms, s->r.url, s->r.summary, data,
                                 s->merged_into);
         free(data);
@@ -261,16 +186,16 @@ static void test_window(tm_ruleset *rs) {
     };
     run r = map_events(rs, s, sizeof(s) / sizeof(s[0]), 7);
     CHECK_INT(r.m->nsignals, 2);
-    const tm_signal *a = sig_of(&r, "a1"), *b = sig_of(&r, "b1");
-    CHECK(a != NULL && a == sig_of(&r, "a2"));
-    CHECK(b != NULL && b == sig_of(&r, "b2"));
+    const tm_signal *a = tm_test_signal_of(&r, "a1"), *b = tm_test_signal_of(&r, "b1");
+    CHECK(a != NULL && a == tm_test_signal_of(&r, "a2"));
+    CHECK(b != NULL && b == tm_test_signal_of(&r, "b2"));
     CHECK(a != b);
-    CHECK(sig_of(&r, "c1") == NULL);
-    CHECK(sig_of(&r, "c2") == NULL);
-    CHECK(sig_of(&r, "d1") == NULL);
-    CHECK(sig_of(&r, "d2") == NULL);
+    CHECK(tm_test_signal_of(&r, "c1") == NULL);
+    CHECK(tm_test_signal_of(&r, "c2") == NULL);
+    CHECK(tm_test_signal_of(&r, "d1") == NULL);
+    CHECK(tm_test_signal_of(&r, "d2") == NULL);
     if (a) {
-        CHECK_STR(label_of(&r, a), "A_Page");
+        CHECK_STR(tm_test_label_of(&r, a), "A_Page");
         CHECK_INT(a->event_count, 2);
         CHECK_INT(a->first_ms, 1704067210000LL);
         CHECK_INT(a->last_ms, 1704067213000LL);
@@ -281,11 +206,11 @@ static void test_window(tm_ruleset *rs) {
         CHECK_INT(a->merged_into, -1);
     }
     if (b) {
-        CHECK_STR(corr_id(&r, b), "b2"); /* the earliest event, not the anchor */
-        CHECK_STR(anchor_id(&r, b), "b1");
+        CHECK_STR(tm_test_corr_id(&r, b), "b2"); /* the earliest event, not the anchor */
+        CHECK_STR(tm_test_anchor_id(&r, b), "b1");
         CHECK_INT(b->first_ms, 1704067298000LL);
     }
-    run_free(&r);
+    tm_test_run_free(&r);
 }
 
 static void test_gathering(tm_ruleset *rs) {
@@ -312,22 +237,22 @@ static void test_gathering(tm_ruleset *rs) {
         {"e2", 81, "Extra", NULL, NULL},
     };
     run r = map_events(rs, s, sizeof(s) / sizeof(s[0]), 3);
-    CHECK(sig_of(&r, "a1") == NULL);
-    CHECK(sig_of(&r, "a2") == NULL);
-    CHECK_IDS(&r, sig_of(&r, "b1"), "b1,b2");
-    CHECK(sig_of(&r, "b3") == NULL);
-    CHECK_IDS(&r, sig_of(&r, "c1"), "c1,c3");
-    CHECK(sig_of(&r, "c2") == NULL);
-    CHECK(sig_of(&r, "c4") == NULL);
-    CHECK_INT(r.m->labels[idx(&r, "c4")].n, 0);
-    if (sig_of(&r, "c1")) CHECK_INT(sig_of(&r, "c1")->event_count, 2);
-    CHECK_IDS(&r, sig_of(&r, "d1"), "d1,d2,d3");
-    CHECK(sig_of(&r, "d4") == NULL);
-    if (sig_of(&r, "d1")) CHECK_STR(sig_of(&r, "d1")->r.summary, "Opened page with 3 events.");
-    CHECK(sig_of(&r, "e1") == NULL);
-    CHECK(sig_of(&r, "e2") == NULL);
+    CHECK(tm_test_signal_of(&r, "a1") == NULL);
+    CHECK(tm_test_signal_of(&r, "a2") == NULL);
+    CHECK_IDS(&r, tm_test_signal_of(&r, "b1"), "b1,b2");
+    CHECK(tm_test_signal_of(&r, "b3") == NULL);
+    CHECK_IDS(&r, tm_test_signal_of(&r, "c1"), "c1,c3");
+    CHECK(tm_test_signal_of(&r, "c2") == NULL);
+    CHECK(tm_test_signal_of(&r, "c4") == NULL);
+    CHECK_INT(r.m->labels[tm_test_event(&r, "c4")].n, 0);
+    if (tm_test_signal_of(&r, "c1")) CHECK_INT(tm_test_signal_of(&r, "c1")->event_count, 2);
+    CHECK_IDS(&r, tm_test_signal_of(&r, "d1"), "d1,d2,d3");
+    CHECK(tm_test_signal_of(&r, "d4") == NULL);
+    if (tm_test_signal_of(&r, "d1")) CHECK_STR(tm_test_signal_of(&r, "d1")->r.summary, "Opened page with 3 events.");
+    CHECK(tm_test_signal_of(&r, "e1") == NULL);
+    CHECK(tm_test_signal_of(&r, "e2") == NULL);
     CHECK_INT(r.m->nsignals, 3);
-    run_free(&r);
+    tm_test_run_free(&r);
 }
 
 static void test_anchor_and_correlation(tm_ruleset *rs) {
@@ -348,38 +273,38 @@ static void test_anchor_and_correlation(tm_ruleset *rs) {
     };
     for (unsigned long seed = 0; seed < 4; seed++) {
         run r = map_events(rs, s, sizeof(s) / sizeof(s[0]), seed);
-        const tm_signal *a = sig_of(&r, "a3");
+        const tm_signal *a = tm_test_signal_of(&r, "a3");
         CHECK_IDS(&r, a, "a1,a2,a3");
-        CHECK_STR(anchor_id(&r, a), "a1");
-        CHECK_STR(corr_id(&r, a), "a1");
+        CHECK_STR(tm_test_anchor_id(&r, a), "a1");
+        CHECK_STR(tm_test_corr_id(&r, a), "a1");
         if (a) {
             CHECK_STR(a->r.url, "https://eu-west-1.example/a?first=first");
             CHECK_DATA(a, "{\"ids\":[\"a1\",\"a2\",\"a3\"],\"region\":\"eu-west-1\"}");
         }
-        const tm_signal *t = sig_of(&r, "t2");
+        const tm_signal *t = tm_test_signal_of(&r, "t2");
         CHECK_IDS(&r, t, "t2");
-        CHECK_STR(anchor_id(&r, t), "t2");
-        CHECK(sig_of(&r, "t1") == NULL);
-        const tm_signal *z = sig_of(&r, "a-open");
+        CHECK_STR(tm_test_anchor_id(&r, t), "t2");
+        CHECK(tm_test_signal_of(&r, "t1") == NULL);
+        const tm_signal *z = tm_test_signal_of(&r, "a-open");
         CHECK_IDS(&r, z, "z-load,a-open");
-        CHECK_STR(anchor_id(&r, z), "a-open");
-        CHECK_STR(corr_id(&r, z), "z-load");
-        const tm_signal *b = sig_of(&r, "b-open");
+        CHECK_STR(tm_test_anchor_id(&r, z), "a-open");
+        CHECK_STR(tm_test_corr_id(&r, z), "z-load");
+        const tm_signal *b = tm_test_signal_of(&r, "b-open");
         CHECK_IDS(&r, b, "a-load,b-open");
-        CHECK_STR(anchor_id(&r, b), "b-open");
-        CHECK_STR(corr_id(&r, b), "a-load");
+        CHECK_STR(tm_test_anchor_id(&r, b), "b-open");
+        CHECK_STR(tm_test_corr_id(&r, b), "a-load");
         CHECK_INT(r.m->nsignals, 4);
         /* the timeline lists signals in anchor order */
         size_t *order = NULL, n = tm_mapping_timeline(r.m, &order);
         CHECK_INT(n, 4);
         if (n == 4) {
-            CHECK_STR(anchor_id(&r, &r.m->signals[order[0]]), "a1");
-            CHECK_STR(anchor_id(&r, &r.m->signals[order[1]]), "t2");
-            CHECK_STR(anchor_id(&r, &r.m->signals[order[2]]), "a-open");
-            CHECK_STR(anchor_id(&r, &r.m->signals[order[3]]), "b-open");
+            CHECK_STR(tm_test_anchor_id(&r, &r.m->signals[order[0]]), "a1");
+            CHECK_STR(tm_test_anchor_id(&r, &r.m->signals[order[1]]), "t2");
+            CHECK_STR(tm_test_anchor_id(&r, &r.m->signals[order[2]]), "a-open");
+            CHECK_STR(tm_test_anchor_id(&r, &r.m->signals[order[3]]), "b-open");
         }
         free(order);
-        run_free(&r);
+        tm_test_run_free(&r);
     }
 }
 
@@ -394,13 +319,13 @@ static void test_label_search(tm_ruleset *rs) {
         {"q2", 41, "Partner", NULL, NULL},
     };
     run r = map_events(rs, s, sizeof(s) / sizeof(s[0]), 5);
-    CHECK(sig_of(&r, "m1") == NULL);
-    CHECK_STR(label_of(&r, sig_of(&r, "p1")), "D_Single");
-    CHECK_IDS(&r, sig_of(&r, "p1"), "p1");
-    CHECK_STR(label_of(&r, sig_of(&r, "q1")), "D_Needs");
-    CHECK_IDS(&r, sig_of(&r, "q1"), "q1,q2");
+    CHECK(tm_test_signal_of(&r, "m1") == NULL);
+    CHECK_STR(tm_test_label_of(&r, tm_test_signal_of(&r, "p1")), "D_Single");
+    CHECK_IDS(&r, tm_test_signal_of(&r, "p1"), "p1");
+    CHECK_STR(tm_test_label_of(&r, tm_test_signal_of(&r, "q1")), "D_Needs");
+    CHECK_IDS(&r, tm_test_signal_of(&r, "q1"), "q1,q2");
     CHECK_INT(r.m->nsignals, 2);
-    run_free(&r);
+    tm_test_run_free(&r);
 
     /* N_Null's required set is there but no event of it is an anchor name: no
      * signal, and the search still ends (N_After is not tried) */
@@ -410,17 +335,17 @@ static void test_label_search(tm_ruleset *rs) {
         {"o1", 30, "Nx", NULL, NULL}, /* without a:Ny N_Null fails, so N_After is tried */
     };
     r = map_events(rs, t, sizeof(t) / sizeof(t[0]), 9);
-    CHECK(sig_of(&r, "n1") == NULL);
-    CHECK(sig_of(&r, "n2") == NULL);
-    CHECK_STR(label_of(&r, sig_of(&r, "o1")), "N_After");
+    CHECK(tm_test_signal_of(&r, "n1") == NULL);
+    CHECK(tm_test_signal_of(&r, "n2") == NULL);
+    CHECK_STR(tm_test_label_of(&r, tm_test_signal_of(&r, "o1")), "N_After");
     CHECK_INT(r.m->nsignals, 1);
-    run_free(&r);
+    tm_test_run_free(&r);
 
     /* no events, no signals */
     r = map_events(rs, t, 0, 0);
     CHECK_INT(r.m->nsignals, 0);
     CHECK_INT(live(&r), 0);
-    run_free(&r);
+    tm_test_run_free(&r);
 }
 
 static void test_one_per_event_and_star(tm_ruleset *rs) {
@@ -436,23 +361,23 @@ static void test_one_per_event_and_star(tm_ruleset *rs) {
     run r = map_events(rs, s, sizeof(s) / sizeof(s[0]), 11);
     const char *ids[] = {"c1", "c2", "c3"};
     for (int k = 0; k < 3; k++) {
-        const tm_signal *c = sig_of(&r, ids[k]);
+        const tm_signal *c = tm_test_signal_of(&r, ids[k]);
         CHECK_IDS(&r, c, ids[k]);
-        CHECK_STR(label_of(&r, c), "E_Cmd");
-        CHECK_STR(anchor_id(&r, c), ids[k]);
+        CHECK_STR(tm_test_label_of(&r, c), "E_Cmd");
+        CHECK_STR(tm_test_anchor_id(&r, c), ids[k]);
         if (c) {
             CHECK_INT(c->event_count, 1);
             CHECK_DATA(c, "{\"name\":\"a:Cmd\"}");
             CHECK_STR(c->r.summary, "ran a:Cmd");
         }
     }
-    const tm_signal *g = sig_of(&r, "g1");
-    CHECK_STR(label_of(&r, g), "S_Bg");
+    const tm_signal *g = tm_test_signal_of(&r, "g1");
+    CHECK_STR(tm_test_label_of(&r, g), "S_Bg");
     CHECK_IDS(&r, g, "g1,g2");
-    CHECK(sig_of(&r, "g3") == NULL);
+    CHECK(tm_test_signal_of(&r, "g3") == NULL);
     if (g) CHECK_DATA(g, "null"); /* no data member: AdditionalData null */
     CHECK_INT(r.m->nsignals, 4);
-    run_free(&r);
+    tm_test_run_free(&r);
 }
 
 static void test_history(tm_ruleset *rs) {
@@ -466,15 +391,15 @@ static void test_history(tm_ruleset *rs) {
     };
     run r = map_events(rs, s, sizeof(s) / sizeof(s[0]), 13);
     CHECK_INT(r.m->nsignals, 5);
-    CHECK_STR(label_of(&r, sig_of(&r, "q1")), "F_Quiet");
-    const tm_signal *h1 = sig_of(&r, "h1"), *h2 = sig_of(&r, "h2");
+    CHECK_STR(tm_test_label_of(&r, tm_test_signal_of(&r, "q1")), "F_Quiet");
+    const tm_signal *h1 = tm_test_signal_of(&r, "h1"), *h2 = tm_test_signal_of(&r, "h2");
     CHECK_DATA(h1, "{\"hist\":\"A_Page\",\"times\":\"2024-01-01T00:00:10Z\",\"regions\":\"eu-west-1\","
                    "\"prevIds\":[\"a1\",\"a2\"],\"histArr\":[\"A_Page\"],\"histOne\":\"A_Page\",\"histCount\":1}");
     CHECK_DATA(h2, "{\"hist\":[\"A_Page\",\"G_Hist\"],\"times\":[\"2024-01-01T00:00:10Z\",\"2024-01-01T00:00:30Z\"],"
                    "\"regions\":[\"eu-west-1\",\"us-east-1\"],\"prevIds\":null,\"histArr\":[\"A_Page\",\"G_Hist\"],"
                    "\"histOne\":\"A_Page\",\"histCount\":2}");
     if (h2) CHECK_STR(h2->r.summary, "after A_Page, G_Hist");
-    run_free(&r);
+    tm_test_run_free(&r);
 }
 
 static void test_order_independence(tm_ruleset *rs) {
@@ -512,10 +437,10 @@ static void test_order_independence(tm_ruleset *rs) {
         if (strcmp(got, want) != 0) fprintf(stderr, "seed %lu:\n%s\nvs\n%s\n", seed, got, want);
         CHECK_STR(got, want);
         free(got);
-        run_free(&r);
+        tm_test_run_free(&r);
     }
     free(want);
-    run_free(&base);
+    tm_test_run_free(&base);
 }
 
 int main(void) {

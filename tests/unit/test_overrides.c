@@ -9,21 +9,12 @@
 
 #include "mapper.h"
 #include "rulesInt.h"
+#include "helpers.h"
 #include "test.h"
 
 static char dir[128];
 
-static void put(const char *rel, const char *text) {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, rel);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
+static void put(const char *rel, const char *text) { tm_test_put(dir, rel, text); }
 
 /* Labels whose signal is made of their own event "o:LABEL" only. */
 static const char *const SIMPLE[] = {
@@ -158,14 +149,7 @@ static tm_ruleset *load_rules(void) {
     put("labels/o.json", lab);
     put("useragent.json", "{\"families\": [{\"family\": \"Fam\", \"all\": [{\"equals\": \"famous\"}]}], \"default\": \"Undefined\"}\n");
     put("overrides.json", OVERRIDES);
-    tm_errlist errs = {0};
-    tm_ruleset *rs = NULL;
-    if (tm_rules_load(dir, &rs, &errs)) {
-        for (size_t i = 0; i < errs.n; i++) fprintf(stderr, "%s\n", errs.v[i]);
-        exit(1);
-    }
-    tm_errlist_free(&errs);
-    return rs;
+    return tm_test_load_rules(dir);
 }
 
 /* ------------------------------------------------------------ sessions */
@@ -178,10 +162,7 @@ typedef struct {
     const char *ua;    /* NULL: "test" */
 } evspec;
 
-typedef struct {
-    tm_eventvec vec;
-    tm_mapping *m;
-} run;
+typedef tm_test_run run;
 
 static tm_ruleset *RS;
 
@@ -209,35 +190,10 @@ static run map_events(const evspec *s, size_t n) {
         r.vec.v[i] = r.vec.v[r.vec.n - 1 - i];
         r.vec.v[r.vec.n - 1 - i] = x;
     }
-    tm_eventvec_sort_dedupe(&r.vec);
-    tm_error err;
-    if (tm_map(RS, r.vec.v, r.vec.n, &r.m, &err)) {
-        fprintf(stderr, "tm_map failed: %s\n", err.msg);
-        exit(2);
-    }
+    tm_test_map(RS, &r);
     return r;
 }
 
-static void run_free(run *r) {
-    tm_mapping_free(r->m);
-    tm_eventvec_free(&r->vec);
-}
-
-static int idx(const run *r, const char *id) {
-    for (size_t i = 0; i < r->m->nevents; i++)
-        if (strcmp(r->m->events[i]->id, id) == 0) return (int)i;
-    fprintf(stderr, "no event %s\n", id);
-    return -1;
-}
-
-static const tm_signal *sig_of(const run *r, const char *id) {
-    int i = idx(r, id);
-    if (i < 0 || r->m->signal_of[i] < 0) return NULL;
-    return &r->m->signals[r->m->signal_of[i]];
-}
-
-static const char *label_of(const run *r, const tm_signal *s) { return s ? r->m->rs->labels[s->label].name : "(none)"; }
-static const char *corr_id(const run *r, const tm_signal *s) { return s ? r->m->events[s->first]->id : "(none)"; }
 
 /* The labels of the live signals, in timeline order, comma-joined. */
 static char *timeline(const run *r) {
@@ -245,7 +201,7 @@ static char *timeline(const run *r) {
     char *out = calloc(1, 4096);
     for (size_t i = 0; i < n; i++) {
         if (i) strcat(out, ",");
-        strcat(out, label_of(r, &r->m->signals[order[i]]));
+        strcat(out, tm_test_label_of(r, &r->m->signals[order[i]]));
     }
     free(order);
     return out;
@@ -258,7 +214,7 @@ static void expect_labels(const char *what, const evspec *s, size_t n, const cha
     if (strcmp(got, want) != 0) fprintf(stderr, "%s:\n", what);
     CHECK_STR(got, want);
     free(got);
-    run_free(&r);
+    tm_test_run_free(&r);
 }
 
 #define EXPECT(what, want, ...) do { \
@@ -266,34 +222,6 @@ static void expect_labels(const char *what, const evspec *s, size_t n, const cha
     expect_labels(what, s_, sizeof(s_) / sizeof(s_[0]), want); \
 } while (0)
 
-static char *ids_of(const run *r, const tm_signal *s) {
-    char *out = calloc(1, 4096);
-    if (!s) return strcpy(out, "(none)");
-    int k = (int)(s - r->m->signals);
-    for (size_t i = 0; i < r->m->nevents; i++)
-        if (r->m->signal_of[i] == k) {
-            if (*out) strcat(out, ",");
-            strcat(out, r->m->events[i]->id);
-        }
-    return out;
-}
-
-#define CHECK_IDS(r, s, want) do { \
-    char *got_ = ids_of(r, s); \
-    CHECK_STR(got_, want); \
-    free(got_); \
-} while (0)
-
-static char *data_of(const tm_signal *s) {
-    if (!s || !s->r.data) return strdup("null");
-    return json_dumps(s->r.data, JSON_COMPACT | JSON_PRESERVE_ORDER);
-}
-
-#define CHECK_DATA(s, want) do { \
-    char *got_ = data_of(s); \
-    CHECK_STR(got_, want); \
-    free(got_); \
-} while (0)
 
 #define SEC(x) (1704067200000LL + (int64_t)(x) * 1000)
 
@@ -304,14 +232,14 @@ static void test_rewrites(void) {
     {
         evspec s[] = {{"a", 10, "R_Alias", NULL, NULL}};
         run r = map_events(s, 1);
-        const tm_signal *x = sig_of(&r, "a");
-        CHECK_STR(label_of(&r, x), "R_Target");
+        const tm_signal *x = tm_test_signal_of(&r, "a");
+        CHECK_STR(tm_test_label_of(&r, x), "R_Target");
         if (x) {
             CHECK_STR(x->r.url, "https://t/1");
             CHECK_STR(x->r.summary, "target of 1");
             CHECK_STR(r.m->rs->labels[x->source_label].name, "R_Alias");
         }
-        run_free(&r);
+        tm_test_run_free(&r);
     }
     EXPECT("R_Target itself is rewritten", "R_Never", {"a", 10, "R_Target", NULL, NULL});
     /* sig label, first match among rewrites */
@@ -373,8 +301,8 @@ static void test_drop(void) {
         evspec s[] = {{"a", 10, "D_Gone", NULL, NULL}};
         run r = map_events(s, 1);
         CHECK_INT(r.m->nsignals, 0);
-        CHECK(sig_of(&r, "a") == NULL);
-        run_free(&r);
+        CHECK(tm_test_signal_of(&r, "a") == NULL);
+        tm_test_run_free(&r);
     }
     EXPECT("drop: kept after P_", "P_One,D_Gone", {"a", 10, "P_One", NULL, NULL}, {"b", 20, "D_Gone", NULL, NULL});
     EXPECT("drop: after other", "R_No", {"a", 10, "R_IfPrev", NULL, NULL}, {"b", 20, "D_Gone", NULL, NULL});
@@ -394,8 +322,8 @@ static void test_rewrite_prev(void) {
         {"h", 30, "G_Hist", NULL, NULL},
     };
     run r = map_events(s, sizeof(s) / sizeof(s[0]));
-    const tm_signal *q = sig_of(&r, "q1");
-    CHECK_STR(label_of(&r, q), "Q_Step1"); /* the first matching rule; Q_Step3 never */
+    const tm_signal *q = tm_test_signal_of(&r, "q1");
+    CHECK_STR(tm_test_label_of(&r, q), "Q_Step1"); /* the first matching rule; Q_Step3 never */
     CHECK_IDS(&r, q, "q1,q2");
     if (q) {
         CHECK_STR(r.m->rs->labels[q->source_label].name, "Q_List");
@@ -404,14 +332,14 @@ static void test_rewrite_prev(void) {
         /* re-rendered with the history that existed before it */
         CHECK_DATA(q, "{\"who\":\"ann/x\",\"hist\":\"P_One\",\"n\":2}");
         CHECK_INT(q->event_count, 2);
-        CHECK_STR(corr_id(&r, q), "q1");
+        CHECK_STR(tm_test_corr_id(&r, q), "q1");
         CHECK_INT(q->first_ms, SEC(10));
         CHECK_INT(q->last_ms, SEC(11));
     }
-    CHECK_STR(label_of(&r, sig_of(&r, "q3")), "Q_Step2");
+    CHECK_STR(tm_test_label_of(&r, tm_test_signal_of(&r, "q3")), "Q_Step2");
     /* the history now holds the new label */
-    CHECK_DATA(sig_of(&r, "h"), "{\"hist\":[\"P_One\",\"Q_Step1\",\"Q_Step2\"]}");
-    run_free(&r);
+    CHECK_DATA(tm_test_signal_of(&r, "h"), "{\"hist\":[\"P_One\",\"Q_Step1\",\"Q_Step2\"]}");
+    tm_test_run_free(&r);
     /* only when the previous signal has prev_label */
     EXPECT("rewrite_prev: not the newest", "Q_List,P_One,Q_Step2",
            {"q1", 10, "Q_List", NULL, NULL}, {"p", 15, "P_One", NULL, NULL}, {"q3", 20, "Q_Step2", NULL, NULL});
@@ -432,15 +360,15 @@ static void test_merges(void) {
             {"h", 30, "G_Hist", NULL, NULL},
         };
         run r = map_events(s, sizeof(s) / sizeof(s[0]));
-        const tm_signal *m = sig_of(&r, "m1");
-        CHECK_STR(label_of(&r, m), "M_Mon");
+        const tm_signal *m = tm_test_signal_of(&r, "m1");
+        CHECK_STR(tm_test_label_of(&r, m), "M_Mon");
         CHECK_IDS(&r, m, "d1,d2,m1");               /* the merged events carry the target's correlation */
-        CHECK(sig_of(&r, "d1") == m && sig_of(&r, "d2") == m);
+        CHECK(tm_test_signal_of(&r, "d1") == m && tm_test_signal_of(&r, "d2") == m);
         if (m) {
             CHECK_INT(m->event_count, 1);            /* reference quirk: not increased */
             CHECK_INT(m->first_ms, SEC(10));         /* widened */
             CHECK_INT(m->last_ms, SEC(15));
-            CHECK_STR(corr_id(&r, m), "m1");         /* the target keeps its correlation id */
+            CHECK_STR(tm_test_corr_id(&r, m), "m1");         /* the target keeps its correlation id */
             CHECK_INT(m->merged_into, -1);
         }
         CHECK_INT(r.m->nsignals, 3);
@@ -448,8 +376,8 @@ static void test_merges(void) {
         char *tl = timeline(&r);
         CHECK_STR(tl, "M_Mon,G_Hist");
         free(tl);
-        CHECK_DATA(sig_of(&r, "h"), "{\"hist\":[\"M_Mon\"]}"); /* gone from the history too */
-        run_free(&r);
+        CHECK_DATA(tm_test_signal_of(&r, "h"), "{\"hist\":[\"M_Mon\"]}"); /* gone from the history too */
+        tm_test_run_free(&r);
     }
     EXPECT("merge -2 into -1: gap 6", "M_Detail,M_Mon", {"d1", 10, "M_Detail", NULL, NULL}, {"m1", 16, "M_Mon", NULL, NULL});
     /* the anchor measure ignores the target's earlier events (first-to-last would be 3 s) */
@@ -466,20 +394,20 @@ static void test_merges(void) {
             {"h", 40, "G_Hist", NULL, NULL},
         };
         run r = map_events(s, sizeof(s) / sizeof(s[0]));
-        const tm_signal *st = sig_of(&r, "s1");
-        CHECK_STR(label_of(&r, st), "M_State");
+        const tm_signal *st = tm_test_signal_of(&r, "s1");
+        CHECK_STR(tm_test_label_of(&r, st), "M_State");
         CHECK_IDS(&r, st, "s1,s2,p1");
         if (st) {
             CHECK_INT(st->event_count, 2);
             CHECK_INT(st->first_ms, SEC(10));
             CHECK_INT(st->last_ms, SEC(27));
-            CHECK_STR(corr_id(&r, st), "s1");
+            CHECK_STR(tm_test_corr_id(&r, st), "s1");
         }
         char *tl = timeline(&r);
         CHECK_STR(tl, "M_State,G_Hist");
         free(tl);
-        CHECK_DATA(sig_of(&r, "h"), "{\"hist\":[\"M_State\"]}");
-        run_free(&r);
+        CHECK_DATA(tm_test_signal_of(&r, "h"), "{\"hist\":[\"M_State\"]}");
+        tm_test_run_free(&r);
     }
     EXPECT("merge -1 into -2: gap 16", "M_State,M_Poll",
            {"s1", 10, "M_State", NULL, NULL}, {"s2", 13, "M_StateX", NULL, NULL}, {"p1", 29, "M_Poll", "{\"id\":\"i-1\"}", NULL});
@@ -502,9 +430,9 @@ static void test_merges(void) {
             {"h", 50, "G_Hist", NULL, NULL},
         };
         run r = map_events(s, sizeof(s) / sizeof(s[0]));
-        const tm_signal *st = sig_of(&r, "s1");
+        const tm_signal *st = tm_test_signal_of(&r, "s1");
         CHECK_IDS(&r, st, "s1,p2");
-        CHECK_IDS(&r, sig_of(&r, "p1"), "p1");
+        CHECK_IDS(&r, tm_test_signal_of(&r, "p1"), "p1");
         if (st) {
             CHECK_INT(st->event_count, 1);
             CHECK_INT(st->last_ms, SEC(38));
@@ -512,8 +440,8 @@ static void test_merges(void) {
         char *tl = timeline(&r);
         CHECK_STR(tl, "M_State,M_Poll,G_Hist");
         free(tl);
-        CHECK_DATA(sig_of(&r, "h"), "{\"hist\":[\"M_State\",\"M_Poll\"]}");
-        run_free(&r);
+        CHECK_DATA(tm_test_signal_of(&r, "h"), "{\"hist\":[\"M_State\",\"M_Poll\"]}");
+        tm_test_run_free(&r);
     }
     EXPECT("merge -1 into -3: gap 31", "M_State,M_Poll,M_Poll",
            {"s1", 10, "M_State", NULL, NULL}, {"p1", 30, "M_Poll", "{\"id\":\"i-1\"}", NULL},
@@ -557,9 +485,9 @@ static void test_count(void) {
     /* the two events above are one signal */
     evspec s[] = {{"a", 10, "C_One", "{\"ids\":[\"i-1\"]}", NULL}, {"b", 11, "C_One", "{\"ids\":[\"i-2\"]}", NULL}};
     run r = map_events(s, 2);
-    CHECK_IDS(&r, sig_of(&r, "a"), "a,b");
+    CHECK_IDS(&r, tm_test_signal_of(&r, "a"), "a,b");
     CHECK_STR(r.m->rs->labels[r.m->signals[0].source_label].name, "C_One");
-    run_free(&r);
+    tm_test_run_free(&r);
 }
 
 int main(void) {

@@ -11,6 +11,7 @@
 #include "pred.h"
 #include "rules.h"
 #include "rulesInt.h"
+#include "helpers.h"
 #include "test.h"
 
 /* ---------------------------------------------------------------- helpers */
@@ -385,17 +386,7 @@ static void test_compile_errors(void) {
 
 static char dir[128];
 
-static void put(const char *rel, const char *text) {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, rel);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
+static void put(const char *rel, const char *text) { tm_test_put(dir, rel, text); }
 
 static const char *const LABELS[] = {"A_Zero", "A_One", "A_Two", "A_Three", "A_Four",
                                      "N_Top", "N_P", "N_Q", "N_R", "N_Else", "N_Other",

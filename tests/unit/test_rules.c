@@ -7,21 +7,12 @@
 #include <unistd.h>
 
 #include "rules.h"
+#include "helpers.h"
 #include "test.h"
 
 static char dir[256];
 
-static void put(const char *rel, const char *text) {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", dir, rel);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    fputs(text, f);
-    fclose(f);
-}
+static void put(const char *rel, const char *text) { tm_test_put(dir, rel, text); }
 
 static const char *UA = "{\"families\": [{\"family\": \"AWS_Internal\", \"all\": [{\"equals\": \"AWS Internal\"}]}]}\n";
 static const char *LABELS =
