@@ -31,7 +31,7 @@ static int compile_tmpl(const char *what, json_t *def, json_t *known, const tm_j
         return -1;
     }
     if (!(*out = tm_tmpl_compile(json_string_value(v), known, doc, v, errs))) return -1;
-    if (text && !(*text = strdup(json_string_value(v)))) return -1;
+    if (text && !(*text = strdup(json_string_value(v)))) return tm_errlist_nomem(errs);
     return 0;
 }
 
@@ -42,7 +42,7 @@ static int compile_key_params(tm_label *l, const tm_jdoc *doc, json_t *v, tm_err
         return -1;
     }
     l->key_params.v = calloc(json_array_size(v) + 1, sizeof(char *));
-    if (!l->key_params.v) return -1;
+    if (!l->key_params.v) return tm_errlist_nomem(errs);
     size_t i;
     json_t *s;
     json_array_foreach(v, i, s) {
@@ -50,7 +50,7 @@ static int compile_key_params(tm_label *l, const tm_jdoc *doc, json_t *v, tm_err
             tm_errlist_add(errs, doc, s, 0, "a key parameter ending is a non-empty string");
             return -1;
         }
-        if (!(l->key_params.v[l->key_params.n++] = strdup(json_string_value(s)))) return -1;
+        if (!(l->key_params.v[l->key_params.n++] = strdup(json_string_value(s)))) return tm_errlist_nomem(errs);
     }
     return 0;
 }
@@ -69,8 +69,12 @@ int tm_additions_compile(tm_label *l, const tm_jdoc *doc, json_t *def, tm_errlis
         return -1;
     }
     json_t *known = json_object();
-    if (!known) return -1;
-    for (size_t i = 0; vars[i]; i++) json_object_set_new(known, vars[i], json_true());
+    if (!known) return tm_errlist_nomem(errs);
+    for (size_t i = 0; vars[i]; i++)
+        if (json_object_set_new(known, vars[i], json_true())) {
+            json_decref(known);
+            return tm_errlist_nomem(errs);
+        }
     if (compile_tmpl("name", def, known, doc, &l->name_tmpl, &l->title, errs)) bad = 1;
     if (compile_tmpl("service", def, known, doc, &l->service_tmpl, &l->service, errs)) bad = 1;
     if (compile_tmpl("url", def, known, doc, &l->url, &l->url_text, errs)) bad = 1;

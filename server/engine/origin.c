@@ -53,7 +53,7 @@ static int compile_list(const tm_jdoc *doc, json_t *root, const char *key, tm_pr
         return TM_EINVAL;
     }
     out->v = calloc(json_array_size(list) + 1, sizeof(*out->v));
-    if (!out->v) return TM_ENOMEM;
+    if (!out->v) return tm_errlist_nomem(errs), TM_ENOMEM;
     int rc = 0;
     size_t i;
     json_t *t;
@@ -77,7 +77,7 @@ static int compile_clients(const tm_jdoc *doc, json_t *root, tm_origin *o, tm_er
         return TM_EINVAL;
     }
     o->clients = calloc(json_array_size(list) + 1, sizeof(*o->clients));
-    if (!o->clients) return TM_ENOMEM;
+    if (!o->clients) return tm_errlist_nomem(errs), TM_ENOMEM;
     int rc = 0;
     size_t i;
     json_t *c;
@@ -93,7 +93,7 @@ static int compile_clients(const tm_jdoc *doc, json_t *root, tm_origin *o, tm_er
         cl->when = tm_pred_compile(doc, when, errs);
         cl->name = strdup(json_string_value(name));
         o->nclients++;
-        if (!cl->name) return TM_ENOMEM;
+        if (!cl->name) return tm_errlist_nomem(errs), TM_ENOMEM;
         if (!cl->when) rc = errs->oom ? TM_ENOMEM : TM_EINVAL;
     }
     return rc;
@@ -108,7 +108,7 @@ int tm_origin_compile(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) {
     }
     int rc = tm_errlist_only_members(doc, root, members, errs) ? TM_EINVAL : 0;
     tm_origin *o = calloc(1, sizeof(*o));
-    if (!o) return TM_ENOMEM;
+    if (!o) return tm_errlist_nomem(errs), TM_ENOMEM;
     rs->origin = o;
     int r;
     if ((r = compile_list(doc, root, "console", &o->console, errs))) rc = r;

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,12 +30,13 @@ static char *dup_str(json_t *v) { return json_is_string(v) ? strdup(json_string_
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Lists *.json in dir, sorted, as full paths.  Missing dir: zero files. */
+/* Lists *.json in dir, sorted, as full paths.  Missing dir: zero files.
+ * Returns -1 only when out of memory. */
 static int list_json(const char *dir, char ***out, size_t *n) {
     *out = NULL;
     *n = 0;
     DIR *d = opendir(dir);
-    if (!d) return 0;
+    if (!d) return errno == ENOMEM ? -1 : 0;
     struct dirent *de;
     size_t cap = 0;
     while ((de = readdir(d))) {
@@ -68,11 +70,16 @@ typedef struct {
 
 static void hash_bytes(hasher *hs, const void *p, size_t n) { hs->h = tm_fnv_bytes(hs->h, p, n); }
 
-static void hash_file(hasher *hs, const char *root, const char *path) {
+/* A file it cannot open is reported by its loading; only running out of
+ * memory is recorded here, since the version would then be wrong. */
+static void hash_file(hasher *hs, const char *root, const char *path, tm_errlist *errs) {
     const char *rel = strncmp(path, root, strlen(root)) == 0 ? path + strlen(root) : path;
     hash_bytes(hs, rel, strlen(rel) + 1);
     FILE *f = fopen(path, "rb");
-    if (!f) return;
+    if (!f) {
+        if (errno == ENOMEM) tm_errlist_nomem(errs);
+        return;
+    }
     char buf[65536];
     size_t got;
     while ((got = fread(buf, 1, sizeof(buf), f)) > 0) hash_bytes(hs, buf, got);
@@ -179,7 +186,7 @@ static int parse_strs(const tm_jdoc *doc, json_t *v, tm_strs *out, int allow_sta
         return -1;
     }
     out->v = calloc(json_array_size(v) + 1, sizeof(*out->v));
-    if (!out->v) return -1;
+    if (!out->v) return tm_errlist_nomem(errs);
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e) {
@@ -188,7 +195,7 @@ static int parse_strs(const tm_jdoc *doc, json_t *v, tm_strs *out, int allow_sta
             tm_errlist_add(errs, doc, e, 0, "\"%s\": an event name is written svc:Name", what);
             return -1;
         }
-        if (!(out->v[out->n++] = strdup(s))) return -1;
+        if (!(out->v[out->n++] = strdup(s))) return tm_errlist_nomem(errs);
     }
     return 0;
 }
@@ -204,6 +211,9 @@ static int compile_label(tm_ruleset *rs, tm_label *l, const tm_jdoc *doc, json_t
     if (tm_errlist_only_members(doc, def, signal_members, errs)) bad = 1;
     l->service = dup_str(json_object_get(def, "service"));
     l->title = dup_str(json_object_get(def, "name"));
+    if ((!l->service && json_is_string(json_object_get(def, "service"))) ||
+        (!l->title && json_is_string(json_object_get(def, "name"))))
+        return tm_errlist_nomem(errs);
     if (!l->service) tm_errlist_add(errs, doc, def, 0, "signal %s: \"service\" (a string) is required", l->name), bad = 1;
     if (!l->title) tm_errlist_add(errs, doc, def, 0, "signal %s: \"name\" (a string) is required", l->name), bad = 1;
 
@@ -213,6 +223,7 @@ static int compile_label(tm_ruleset *rs, tm_label *l, const tm_jdoc *doc, json_t
     if (parse_strs(doc, FROM("anchor"), &l->anchor, 1, "anchor", errs)) bad = 1;
     if (parse_strs(doc, FROM("required"), &l->required, 1, "required", errs)) bad = 1;
     if (parse_strs(doc, FROM("optional"), &l->optional, 0, "optional", errs)) bad = 1;
+    if (errs->oom) return -1;
     json_t *win = FROM("window");
 #undef FROM
     l->back = l->ahead = 3;
@@ -249,17 +260,14 @@ static int compile_label(tm_ruleset *rs, tm_label *l, const tm_jdoc *doc, json_t
 
     /* vars, in order; each may use the ones before it */
     json_t *known = json_object();
-    if (!known) return -1;
-    json_object_set_new(known, "awsRegion", json_true());
-    json_object_set_new(known, "eventNameFull", json_true());
+    if (!known || json_object_set_new(known, "awsRegion", json_true()) ||
+        json_object_set_new(known, "eventNameFull", json_true()))
+        goto oom;
     json_t *vars = json_object_get(def, "vars");
     if (vars && !json_is_object(vars)) tm_errlist_add(errs, doc, vars, 0, "\"vars\" is an object NAME -> pipeline"), bad = 1;
     if (json_is_object(vars) && json_object_size(vars)) {
         l->vars = calloc(json_object_size(vars), sizeof(*l->vars));
-        if (!l->vars) {
-            json_decref(known);
-            return -1;
-        }
+        if (!l->vars) goto oom;
         const char *name;
         json_t *spec;
         json_object_foreach(vars, name, spec) {
@@ -281,9 +289,9 @@ static int compile_label(tm_ruleset *rs, tm_label *l, const tm_jdoc *doc, json_t
             var->steps = steps ? tm_pipeline_compile(doc, steps, known, errs) : NULL;
             if (!steps) tm_errlist_add(errs, doc, spec, 0, "var \"%s\" needs steps", name);
             if (!var->steps) bad = 1;
-            if (!(var->name = strdup(name))) bad = 1;
             l->nvars++;
-            json_object_set_new(known, name, json_true());
+            if (errs->oom || !(var->name = strdup(name)) || json_object_set_new(known, name, json_true()))
+                goto oom;
         }
     }
 
@@ -295,10 +303,7 @@ static int compile_label(tm_ruleset *rs, tm_label *l, const tm_jdoc *doc, json_t
             bad = 1;
         } else {
             l->data = calloc(json_object_size(data) + 1, sizeof(*l->data));
-            if (!l->data) {
-                json_decref(known);
-                return -1;
-            }
+            if (!l->data) goto oom;
             const char *key;
             json_t *v;
             json_object_foreach(data, key, v) {
@@ -321,25 +326,30 @@ static int compile_label(tm_ruleset *rs, tm_label *l, const tm_jdoc *doc, json_t
                     else if (!strcmp(shape, "pipeline")) dk->shape = TM_SHAPE_PIPELINE;
                     else tm_errlist_add(errs, doc, v, 0, "unknown shape \"%s\"", shape), bad = 1;
                 }
-                if (!(dk->key = strdup(key))) bad = 1;
                 l->ndata++;
+                if (!(dk->key = strdup(key))) goto oom;
             }
         }
     }
 
     json_t *url = json_object_get(def, "url"), *summary = json_object_get(def, "summary");
     if (!json_is_string(url)) tm_errlist_add(errs, doc, url ? url : def, 0, "signal %s: \"url\" (a template) is required", l->name), bad = 1;
-    else if (!(l->url = tm_tmpl_compile(json_string_value(url), known, doc, url, errs)) ||
-             !(l->url_text = strdup(json_string_value(url))))
+    else if (!(l->url = tm_tmpl_compile(json_string_value(url), known, doc, url, errs)))
         bad = 1;
+    else if (!(l->url_text = strdup(json_string_value(url))))
+        goto oom;
     if (!json_is_string(summary) || json_string_length(summary) == 0)
         tm_errlist_add(errs, doc, summary ? summary : def, 0, "signal %s: \"summary\" (a template) is required", l->name), bad = 1;
-    else if (!(l->summary = tm_tmpl_compile(json_string_value(summary), known, doc, summary, errs)) ||
-             !(l->summary_text = strdup(json_string_value(summary))))
+    else if (!(l->summary = tm_tmpl_compile(json_string_value(summary), known, doc, summary, errs)))
         bad = 1;
+    else if (!(l->summary_text = strdup(json_string_value(summary))))
+        goto oom;
     json_decref(known);
     (void)rs;
-    return bad ? -1 : 0;
+    return bad || errs->oom ? -1 : 0;
+oom:
+    json_decref(known);
+    return tm_errlist_nomem(errs);
 }
 
 static int cmp_pending(const void *a, const void *b) {
@@ -359,7 +369,7 @@ static int parse_emit(tm_ruleset *rs, const tm_jdoc *doc, json_t *v, int **out, 
         return -1;
     }
     *out = calloc(json_array_size(v) + 1, sizeof(**out));
-    if (!*out) return -1;
+    if (!*out) return tm_errlist_nomem(errs);
     size_t i;
     json_t *e;
     int bad = 0;
@@ -384,7 +394,7 @@ static int parse_chain(tm_ruleset *rs, const tm_jdoc *doc, json_t *v, tm_chain *
         return -1;
     }
     c->b = calloc(json_array_size(v), sizeof(*c->b));
-    if (!c->b) return -1;
+    if (!c->b) return tm_errlist_nomem(errs);
     size_t i;
     json_t *e;
     int bad = 0;
@@ -411,7 +421,7 @@ static int parse_chain(tm_ruleset *rs, const tm_jdoc *doc, json_t *v, tm_chain *
                 continue;
             }
             b->then = calloc(json_array_size(then) + 1, sizeof(*b->then));
-            if (!b->then) return -1;
+            if (!b->then) return tm_errlist_nomem(errs);
             size_t k;
             json_t *t;
             json_array_foreach(then, k, t) {
@@ -422,6 +432,7 @@ static int parse_chain(tm_ruleset *rs, const tm_jdoc *doc, json_t *v, tm_chain *
                     continue;
                 }
                 if (parse_chain(rs, doc, ch, &b->then[b->nthen++], errs)) bad = 1;
+                if (errs->oom) return -1;
             }
         }
     }
@@ -439,7 +450,7 @@ static int load_label_file(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs,
     int bad = tm_errlist_only_members(doc, root, file_members, errs) ? 1 : 0;
     json_t *events = json_object_get(root, "events");
     tm_eventrule *nv = realloc(rs->events, (rs->nevents + json_array_size(events)) * sizeof(*nv));
-    if (!nv) return -1;
+    if (!nv) return tm_errlist_nomem(errs);
     rs->events = nv;
     size_t i;
     json_t *e;
@@ -458,7 +469,7 @@ static int load_label_file(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs,
             continue;
         }
         char *key = strdup(ns);
-        if (!key) return -1;
+        if (!key) return tm_errlist_nomem(errs);
         for (char *p = key; *p; p++) *p = (char)tolower((unsigned char)*p);
         if (json_object_get(seen, key)) {
             tm_errlist_add(errs, doc, name, 0, "event \"%s\" has a rule already (%s)", ns,
@@ -470,15 +481,23 @@ static int load_label_file(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs,
         int line, col;
         tm_jdoc_pos(doc, name, 0, &line, &col);
         char *where = NULL;
-        if (asprintf(&where, "%s:%d:%d", tm_jdoc_name(doc), line, col) < 0) where = NULL;
-        json_object_set_new(seen, key, json_string(where ? where : "?"));
+        if (asprintf(&where, "%s:%d:%d", tm_jdoc_name(doc), line, col) < 0) {
+            free(key);
+            return tm_errlist_nomem(errs);
+        }
+        int set = json_object_set_new(seen, key, json_string(where));
         free(where);
+        if (set) {
+            free(key);
+            return tm_errlist_nomem(errs);
+        }
         tm_eventrule *r = &rs->events[rs->nevents++];
         memset(r, 0, sizeof(*r));
         r->key = key;
         if (parse_emit(rs, doc, json_object_get(e, "emit"), &r->emit, &r->nemit, errs)) bad = 1;
         json_t *chain = json_object_get(e, "chain");
         if (chain && parse_chain(rs, doc, chain, &r->chain, errs)) bad = 1;
+        if (errs->oom) return -1;
         if (!chain && !json_object_get(e, "emit")) {
             tm_errlist_add(errs, doc, e, 0, "event \"%s\" has neither \"emit\" nor \"chain\"", ns);
             bad = 1;
@@ -505,15 +524,16 @@ static int load_useragent(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
     }
     if (tm_errlist_only_members(doc, root, members, errs)) bad = 1;
     rs->strip_brackets = json_is_true(json_object_get(root, "strip_brackets"));
-    rs->default_family = dup_str(json_object_get(root, "default"));
-    if (!rs->default_family) rs->default_family = strdup("Undefined");
+    json_t *def = json_object_get(root, "default");
+    rs->default_family = json_is_string(def) ? dup_str(def) : strdup("Undefined");
+    if (!rs->default_family) return tm_errlist_nomem(errs);
     json_t *fams = json_object_get(root, "families");
     if (!json_is_array(fams)) {
         tm_errlist_add(errs, doc, root, 0, "\"families\" is a list");
         return -1;
     }
     rs->families = calloc(json_array_size(fams) + 1, sizeof(*rs->families));
-    if (!rs->families) return -1;
+    if (!rs->families) return tm_errlist_nomem(errs);
     size_t i;
     json_t *f;
     json_array_foreach(fams, i, f) {
@@ -523,6 +543,7 @@ static int load_useragent(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
             continue;
         }
         fam->name = dup_str(json_object_get(f, "family"));
+        if (!fam->name && json_is_string(json_object_get(f, "family"))) return tm_errlist_nomem(errs);
         if (!fam->name) tm_errlist_add(errs, doc, f, 0, "a family needs \"family\": NAME"), bad = 1;
         json_t *tests = json_object_get(f, "all");
         if (!tests) {
@@ -535,7 +556,7 @@ static int load_useragent(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
             continue;
         }
         fam->tests = calloc(json_array_size(tests) + 1, sizeof(*fam->tests));
-        if (!fam->tests) return -1;
+        if (!fam->tests) return tm_errlist_nomem(errs);
         size_t k;
         json_t *t;
         json_array_foreach(tests, k, t) {
@@ -555,7 +576,7 @@ static int load_useragent(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
                 continue;
             }
             fam->tests[fam->ntests].op = op;
-            fam->tests[fam->ntests++].s = strdup(json_string_value(v));
+            if (!(fam->tests[fam->ntests++].s = strdup(json_string_value(v)))) return tm_errlist_nomem(errs);
         }
     }
     json_t *prepend = json_object_get(root, "prepend");
@@ -588,7 +609,7 @@ static int load_overrides(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
         return -1;
     }
     rs->overrides = calloc(json_array_size(list) + 1, sizeof(*rs->overrides));
-    if (!rs->overrides) return -1;
+    if (!rs->overrides) return tm_errlist_nomem(errs);
     int bad = 0;
     size_t i;
     json_t *o;
@@ -646,6 +667,7 @@ static int load_overrides(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
 #undef LABEL
         json_t *cond = json_object_get(o, "if");
         if (cond && !(ov->cond = tm_ctx_compile(doc, cond, rs, errs))) bad = 1;
+        if (errs->oom) return -1;
     }
     return bad ? -1 : 0;
 }
@@ -656,6 +678,7 @@ static tm_jdoc *load_doc(const char *path, tm_errlist *errs) {
     tm_jdoc *doc = NULL;
     tm_error err;
     if (tm_jdoc_load(path, &doc, &err)) {
+        if (err.code == TM_ENOMEM) tm_errlist_nomem(errs);
         tm_errlist_addf(errs, "%s", err.msg);
         return NULL;
     }
@@ -666,7 +689,11 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
     *out = NULL;
     size_t errs_before = errs->n;
     tm_ruleset *rs = calloc(1, sizeof(*rs));
-    if (!rs) return TM_ENOMEM;
+    if (!rs) {
+        tm_errlist_addf(errs, "%s: out of memory while loading rules", dir);
+        tm_errlist_nomem(errs);
+        return TM_ENOMEM;
+    }
     rs->refs = 1;
     rs->dir = strdup(dir);
     char *sigdir = NULL, *labdir = NULL, *uapath = NULL, *ovpath = NULL, *orpath = NULL;
@@ -696,10 +723,11 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
 
     /* pass 1: signal definitions */
     for (size_t i = 0; i < nsig; i++) {
-        hash_file(&hs, dir, sigfiles[i]);
+        hash_file(&hs, dir, sigfiles[i], errs);
         tm_jdoc *doc = load_doc(sigfiles[i], errs);
+        if (doc) docs[ndocs++] = doc;
+        if (errs->oom) goto done;
         if (!doc) continue;
-        docs[ndocs++] = doc;
         json_t *root = tm_jdoc_root(doc), *list = json_object_get(root, "signals");
         static const char *const file_members[] = {"signals", NULL};
         if (!json_is_object(root) || !json_is_array(list)) {
@@ -760,34 +788,39 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
         }
         compile_label(rs, &rs->labels[li], pend[i].doc, pend[i].def, base, errs);
         li++;
+        if (errs->oom) goto done;
     }
 
     /* pass 2: label rules, user agents, overrides */
     for (size_t i = 0; i < nlab; i++) {
-        hash_file(&hs, dir, labfiles[i]);
+        hash_file(&hs, dir, labfiles[i], errs);
         tm_jdoc *doc = load_doc(labfiles[i], errs);
+        if (doc) docs[ndocs++] = doc;
+        if (errs->oom) goto done;
         if (!doc) continue;
-        docs[ndocs++] = doc;
-        if (load_label_file(rs, doc, errs, seen) == -1 && errs->oom) goto done;
+        load_label_file(rs, doc, errs, seen);
+        if (errs->oom) goto done;
     }
     if (rs->nevents) qsort(rs->events, rs->nevents, sizeof(*rs->events), cmp_event);
-    hash_file(&hs, dir, uapath);
+    hash_file(&hs, dir, uapath, errs);
     tm_jdoc *ua = load_doc(uapath, errs);
     if (ua) {
         docs[ndocs++] = ua;
         load_useragent(rs, ua, errs);
+        if (errs->oom) goto done;
     }
     if (access(ovpath, F_OK) == 0) {
-        hash_file(&hs, dir, ovpath);
+        hash_file(&hs, dir, ovpath, errs);
         tm_jdoc *ov = load_doc(ovpath, errs);
         if (ov) {
             docs[ndocs++] = ov;
             load_overrides(rs, ov, errs);
+            if (errs->oom) goto done;
         }
     }
     /* trailmap's own: without it every record's origin is unknown */
     if (access(orpath, F_OK) == 0) {
-        hash_file(&hs, dir, orpath);
+        hash_file(&hs, dir, orpath, errs);
         tm_jdoc *od = load_doc(orpath, errs);
         if (od) {
             docs[ndocs++] = od;
@@ -801,6 +834,8 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
     rc = (errs->n > errs_before || errs->oom) ? TM_EINVAL : 0;
 
 done:
+    /* whatever failed to allocate, the ruleset is not whole */
+    if (errs->oom) rc = TM_ENOMEM;
     if (rc == TM_ENOMEM) tm_errlist_addf(errs, "%s: out of memory while loading rules", dir);
     for (size_t i = 0; i < ndocs; i++) tm_jdoc_free(docs[i]);
     free(docs);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "test.h"
+#include "error.h"
 #include "value.h"
 
 static json_t *J(const char *text) {
@@ -285,12 +286,12 @@ static void test_paths(void) {
                      "\"grid\":[{\"row\":[{\"c\":1},{\"c\":2}]},{\"row\":[{\"c\":3}]}]}" "]");
     /* malformed paths */
     tm_path p;
-    CHECK(tm_path_parse("", &p) == -1);
-    CHECK(tm_path_parse("a..b", &p) == -1);
-    CHECK(tm_path_parse("a[", &p) == -1);
-    CHECK(tm_path_parse("a[x]", &p) == -1);
-    CHECK(tm_path_parse("a[-1]", &p) == -1);
-    CHECK(tm_path_parse("a[0]b", &p) == -1);
+    CHECK(tm_path_parse("", &p) == TM_EPARSE);
+    CHECK(tm_path_parse("a..b", &p) == TM_EPARSE);
+    CHECK(tm_path_parse("a[", &p) == TM_EPARSE);
+    CHECK(tm_path_parse("a[x]", &p) == TM_EPARSE);
+    CHECK(tm_path_parse("a[-1]", &p) == TM_EPARSE);
+    CHECK(tm_path_parse("a[0]b", &p) == TM_EPARSE);
     CHECK(tm_path_parse("a.b[2].c", &p) == 0);
     CHECK_INT(p.n, 3);
     CHECK_STR(p.seg[1], "b");

@@ -43,13 +43,16 @@ static int bool_arg(const json_t *step, const char *name, int def, int *out) {
     return 0;
 }
 
-/* A path argument, parsed; *has is 0 when absent.  -1 when malformed. */
+/* A path argument, parsed; *has is 0 when absent.  TM_EPARSE when
+ * malformed, TM_ENOMEM. */
 static int path_arg(const json_t *step, const char *name, tm_path *p, int *has) {
     const json_t *v = json_object_get(step, name);
     *has = 0;
     memset(p, 0, sizeof(*p));
     if (!v) return 0;
-    if (!json_is_string(v) || tm_path_parse(json_string_value(v), p)) return -1;
+    if (!json_is_string(v)) return TM_EPARSE;
+    int rc = tm_path_parse(json_string_value(v), p);
+    if (rc) return rc;
     *has = 1;
     return 0;
 }
@@ -107,10 +110,11 @@ int tm_fn_pairs(const json_t *step, json_t *items, const tm_fnctx *ctx, json_t *
         vname = json_string_value(json_array_get(names, 1));
     }
     tm_path kpath, vpath;
-    if (tm_path_parse(kp, &kpath)) return bad_arg(err, "pairs", "malformed \"key\" path");
-    if (tm_path_parse(vp, &vpath)) {
+    int prc = tm_path_parse(kp, &kpath);
+    if (prc) return prc == TM_ENOMEM ? oom(err) : bad_arg(err, "pairs", "malformed \"key\" path");
+    if ((prc = tm_path_parse(vp, &vpath))) {
         tm_path_free(&kpath);
-        return bad_arg(err, "pairs", "malformed \"values\" path");
+        return prc == TM_ENOMEM ? oom(err) : bad_arg(err, "pairs", "malformed \"values\" path");
     }
     json_t *res = json_array();
     if (!res) goto nomem;
@@ -379,7 +383,9 @@ int tm_fn_json_text(const json_t *step, json_t *items, const tm_fnctx *ctx, json
     (void)ctx;
     tm_path p;
     int has;
-    if (path_arg(step, "path", &p, &has)) return bad_arg(err, "json_text", "\"path\" must be a path");
+    int prc = path_arg(step, "path", &p, &has);
+    if (prc == TM_ENOMEM) return oom(err);
+    if (prc) return bad_arg(err, "json_text", "\"path\" must be a path");
     json_t *res = json_array();
     if (!res) {
         tm_path_free(&p);

@@ -61,9 +61,9 @@ static int add_label_name(tm_ctx *c, const tm_jdoc *doc, json_t *v, const tm_rul
         return -1;
     }
     char **nl = realloc(c->labels, (c->nlabels + 1) * sizeof(*nl));
-    if (!nl) return -1;
+    if (!nl) return tm_errlist_nomem(errs);
     c->labels = nl;
-    if (!(c->labels[c->nlabels] = strdup(json_string_value(v)))) return -1;
+    if (!(c->labels[c->nlabels] = strdup(json_string_value(v)))) return tm_errlist_nomem(errs);
     c->nlabels++;
     return 0;
 }
@@ -77,7 +77,7 @@ static int compile_kids(tm_ctx *c, const tm_jdoc *doc, json_t *list, const tm_ru
         return -1;
     }
     c->kids = calloc(json_array_size(list), sizeof(*c->kids));
-    if (!c->kids) return -1;
+    if (!c->kids) return tm_errlist_nomem(errs);
     size_t i;
     json_t *e;
     int bad = 0;
@@ -95,7 +95,7 @@ static tm_ctx *compile(const tm_jdoc *doc, json_t *spec, const tm_ruleset *rs, i
         return NULL;
     }
     tm_ctx *c = calloc(1, sizeof(*c));
-    if (!c) return NULL;
+    if (!c) return tm_errlist_nomem(errs), NULL;
     json_t *x;
     const char *key;
     json_t *v;
@@ -107,7 +107,8 @@ static tm_ctx *compile(const tm_jdoc *doc, json_t *spec, const tm_ruleset *rs, i
     if ((x = json_object_get(spec, "not"))) {
         c->kind = C_NOT;
         c->kids = calloc(1, sizeof(*c->kids));
-        if (!c->kids || !(c->kids[0] = compile(doc, x, rs, in_scan, errs))) goto fail;
+        if (!c->kids) goto oom;
+        if (!(c->kids[0] = compile(doc, x, rs, in_scan, errs))) goto fail;
         c->nkids = 1;
         return c;
     }
@@ -156,7 +157,8 @@ static tm_ctx *compile(const tm_jdoc *doc, json_t *spec, const tm_ruleset *rs, i
         }
         c->gt = (long)json_integer_value(gt);
         json_t *known = json_object();
-        c->count = known ? tm_pipeline_compile(doc, x, known, errs) : NULL;
+        if (!known) goto oom;
+        c->count = tm_pipeline_compile(doc, x, known, errs);
         json_decref(known);
         if (!c->count) goto fail;
         return c;
@@ -198,7 +200,11 @@ static tm_ctx *compile(const tm_jdoc *doc, json_t *spec, const tm_ruleset *rs, i
             if (add_label_name(c, doc, v, rs, 0, errs)) goto fail;
         } else if (!strcmp(key, "label_suffix")) {
             if (c->lt == L_PREFIX) {
-                if (!json_is_string(v) || !(c->suffix = strdup(json_string_value(v)))) goto fail;
+                if (!json_is_string(v)) {
+                    tm_errlist_add(errs, doc, v, 0, "a label name must be a string");
+                    goto fail;
+                }
+                if (!(c->suffix = strdup(json_string_value(v)))) goto oom;
             } else {
                 c->lt = L_SUFFIX;
                 if (add_label_name(c, doc, v, rs, 0, errs)) goto fail;
@@ -223,6 +229,9 @@ static tm_ctx *compile(const tm_jdoc *doc, json_t *spec, const tm_ruleset *rs, i
     return c;
 dup:
     tm_errlist_add(errs, doc, spec, 0, "one label test per condition");
+    goto fail;
+oom:
+    tm_errlist_nomem(errs);
 fail:
     tm_ctx_free(c);
     return NULL;

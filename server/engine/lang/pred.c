@@ -61,12 +61,12 @@ static tm_pred *compile_list(const tm_jdoc *doc, json_t *spec, json_t *list, pre
         return NULL;
     }
     tm_pred *p = calloc(1, sizeof(*p));
-    if (!p) return NULL;
+    if (!p) return tm_errlist_nomem(errs), NULL;
     p->kind = k;
     p->kids = calloc(json_array_size(list), sizeof(*p->kids));
     if (!p->kids) {
         free(p);
-        return NULL;
+        return tm_errlist_nomem(errs), NULL;
     }
     size_t i;
     json_t *e;
@@ -146,7 +146,7 @@ static tm_pred *compile_atom(const tm_jdoc *doc, json_t *spec, tm_errlist *errs)
         return NULL;
     }
     tm_pred *p = calloc(1, sizeof(*p));
-    if (!p) return NULL;
+    if (!p) return tm_errlist_nomem(errs), NULL;
     p->kind = K_ATOM;
     const char *fs = json_string_value(f);
     if (strcmp(fs, "$keys") == 0) p->field = F_KEYS;
@@ -159,7 +159,9 @@ static tm_pred *compile_atom(const tm_jdoc *doc, json_t *spec, tm_errlist *errs)
         goto fail;
     } else {
         p->field = F_PATH;
-        if (tm_path_parse(fs, &p->path)) {
+        int rc = tm_path_parse(fs, &p->path);
+        if (rc == TM_ENOMEM) goto oom;
+        if (rc) {
             tm_errlist_add(errs, doc, f, 0, "malformed field path \"%s\"", fs);
             goto fail;
         }
@@ -176,7 +178,7 @@ static tm_pred *compile_atom(const tm_jdoc *doc, json_t *spec, tm_errlist *errs)
                 goto fail;
             }
             p->where_prefix = strdup(json_string_value(sw));
-            if (!p->where_prefix) goto fail;
+            if (!p->where_prefix) goto oom;
             continue;
         }
         size_t k;
@@ -207,15 +209,16 @@ static tm_pred *compile_atom(const tm_jdoc *doc, json_t *spec, tm_errlist *errs)
                 o = strstr(o + 2, "{{");
             }
             p->tmpl = strdup(t);
-            if (!p->tmpl) goto fail;
-            p->value = json_string(t);
+            if (!p->tmpl || !(p->value = json_string(t))) goto oom;
         } else {
             if (check_value(doc, p, v, key, errs)) goto fail;
             p->value = json_incref(v);
         }
         if (p->op == OP_REGEX) {
             char buf[256];
-            if (tm_regex_compile(&p->re, json_string_value(v), REG_EXTENDED | REG_NOSUB, buf, sizeof(buf))) {
+            int rrc = tm_regex_compile(&p->re, json_string_value(v), REG_EXTENDED | REG_NOSUB, buf, sizeof(buf));
+            if (rrc == REG_ESPACE) goto oom;
+            if (rrc) {
                 tm_errlist_add(errs, doc, v, 0, "bad regex \"%s\": %s", json_string_value(v), buf);
                 goto fail;
             }
@@ -227,6 +230,8 @@ static tm_pred *compile_atom(const tm_jdoc *doc, json_t *spec, tm_errlist *errs)
         goto fail;
     }
     return p;
+oom:
+    tm_errlist_nomem(errs);
 fail:
     tm_pred_free(p);
     return NULL;
@@ -249,7 +254,7 @@ tm_pred *tm_pred_compile(const tm_jdoc *doc, json_t *spec, tm_errlist *errs) {
             free(p);
             free(kids);
             tm_pred_free(kid);
-            return NULL;
+            return tm_errlist_nomem(errs), NULL;
         }
         p->kind = K_NOT;
         p->kids = kids;

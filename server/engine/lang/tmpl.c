@@ -191,9 +191,11 @@ static const char *parse(cctx *c, node *parent, const char *p, const char *close
 tm_tmpl *tm_tmpl_compile(const char *text, json_t *known, const tm_jdoc *doc, const json_t *where,
                          tm_errlist *errs) {
     tm_tmpl *t = calloc(1, sizeof(*t));
-    if (!t) return NULL;
+    if (!t) return tm_errlist_nomem(errs), NULL;
     cctx c = {doc, where, errs, known, text, 0};
-    if (!parse(&c, &t->root, text, NULL) || c.bad) {
+    int oom = !parse(&c, &t->root, text, NULL); /* parse fails only so */
+    if (oom || c.bad) {
+        if (oom) tm_errlist_nomem(errs);
         tm_tmpl_free(t);
         return NULL;
     }

@@ -134,7 +134,9 @@ static int compile_step(const tm_jdoc *doc, json_t *spec, json_t *known, step *s
         break;
     case S_GET:
         if (!json_is_string(v)) goto need_string;
-        if (tm_path_parse(json_string_value(v), &s->path)) {
+        int rc = tm_path_parse(json_string_value(v), &s->path);
+        if (rc == TM_ENOMEM) return tm_errlist_nomem(errs);
+        if (rc) {
             tm_errlist_add(errs, doc, v, 0, "malformed path \"%s\"", json_string_value(v));
             return -1;
         }
@@ -146,8 +148,10 @@ static int compile_step(const tm_jdoc *doc, json_t *spec, json_t *known, step *s
         if (s->kind == S_TEST) {
             /* every field a test names is a var */
             json_t *stack = json_array();
-            if (!stack) return -1;
-            json_array_append(stack, v);
+            if (!stack || json_array_append(stack, v)) {
+                json_decref(stack);
+                return tm_errlist_nomem(errs);
+            }
             while (json_array_size(stack)) {
                 json_t *cur = json_incref(json_array_get(stack, json_array_size(stack) - 1));
                 json_array_remove(stack, json_array_size(stack) - 1);
@@ -160,16 +164,21 @@ static int compile_step(const tm_jdoc *doc, json_t *spec, json_t *known, step *s
                 }
                 const char *kk;
                 json_t *vv;
+                int oom = 0;
                 json_object_foreach(cur, kk, vv) {
                     if (strcmp(kk, "all") == 0 || strcmp(kk, "any") == 0) {
                         size_t i;
                         json_t *e;
-                        json_array_foreach(vv, i, e) json_array_append(stack, e);
+                        json_array_foreach(vv, i, e) if (json_array_append(stack, e)) oom = 1;
                     } else if (strcmp(kk, "not") == 0) {
-                        json_array_append(stack, vv);
+                        if (json_array_append(stack, vv)) oom = 1;
                     }
                 }
                 json_decref(cur);
+                if (oom) {
+                    json_decref(stack);
+                    return tm_errlist_nomem(errs);
+                }
             }
             json_decref(stack);
         }
@@ -184,7 +193,9 @@ static int compile_step(const tm_jdoc *doc, json_t *spec, json_t *known, step *s
             return -1;
         }
         char buf[256];
-        if (tm_regex_compile(&s->re, json_string_value(re), REG_EXTENDED, buf, sizeof(buf))) {
+        int rrc = tm_regex_compile(&s->re, json_string_value(re), REG_EXTENDED, buf, sizeof(buf));
+        if (rrc == REG_ESPACE) return tm_errlist_nomem(errs);
+        if (rrc) {
             tm_errlist_add(errs, doc, re, 0, "bad regex \"%s\": %s", json_string_value(re), buf);
             return -1;
         }
@@ -203,11 +214,13 @@ static int compile_step(const tm_jdoc *doc, json_t *spec, json_t *known, step *s
             return -1;
         }
         s->objp = calloc(json_object_size(v), sizeof(*s->objp));
-        if (!s->objp) return -1;
+        if (!s->objp) return tm_errlist_nomem(errs);
         const char *k2;
         json_t *p2;
         json_object_foreach(v, k2, p2) {
-            if (!json_is_string(p2) || tm_path_parse(json_string_value(p2), &s->objp[s->nobjp])) {
+            int prc = json_is_string(p2) ? tm_path_parse(json_string_value(p2), &s->objp[s->nobjp]) : TM_EPARSE;
+            if (prc == TM_ENOMEM) return tm_errlist_nomem(errs);
+            if (prc) {
                 tm_errlist_add(errs, doc, p2, 0, "\"obj\" member \"%s\" needs a path", k2);
                 return -1;
             }
@@ -262,11 +275,11 @@ tm_pipeline *tm_pipeline_compile(const tm_jdoc *doc, json_t *spec, json_t *known
         return NULL;
     }
     tm_pipeline *p = calloc(1, sizeof(*p));
-    if (!p) return NULL;
+    if (!p) return tm_errlist_nomem(errs), NULL;
     p->s = calloc(json_array_size(spec), sizeof(*p->s));
     if (!p->s) {
         free(p);
-        return NULL;
+        return tm_errlist_nomem(errs), NULL;
     }
     size_t i;
     json_t *e;

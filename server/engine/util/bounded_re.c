@@ -1,6 +1,7 @@
 /* bounded_re.c: the checks of bounded_re.h before regcomp. */
 #include "bounded_re.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,10 +108,14 @@ int tm_regex_compile(regex_t *re, const char *pattern, int flags, char *why, siz
             return 1;
         }
     }
+    /* regcomp frees what it built when it fails (POSIX leaves re undefined
+     * then, so no regfree); it does not always say REG_ESPACE when what
+     * failed was an allocation, but malloc said ENOMEM */
+    errno = 0;
     int rc = regcomp(re, pattern, flags);
     if (rc) {
+        if (errno == ENOMEM) rc = REG_ESPACE;
         regerror(rc, re, why, whylen);
-        regfree(re);
     }
     return rc;
 }

@@ -19,7 +19,8 @@
 
 /* regcomp(re, pattern, flags) once the pattern passed the checks above.
  * Returns 0, or non-zero with the reason in why (why[0..whylen), always
- * terminated); re is then not compiled and must not be freed. */
+ * terminated; REG_ESPACE when memory ran out); re is then not compiled
+ * and must not be freed. */
 int tm_regex_compile(regex_t *re, const char *pattern, int flags, char *why, size_t whylen);
 
 #endif

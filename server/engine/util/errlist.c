@@ -80,3 +80,8 @@ int tm_errlist_only_members(const tm_jdoc *doc, json_t *obj, const char *const *
     }
     return bad ? -1 : 0;
 }
+
+int tm_errlist_nomem(tm_errlist *l) {
+    l->oom = 1;
+    return -1;
+}

@@ -23,6 +23,10 @@ void tm_errlist_add(tm_errlist *l, const tm_jdoc *doc, const json_t *v, int key,
 /* Adds a message as it is. */
 void tm_errlist_addf(tm_errlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tm_errlist_free(tm_errlist *l);
+/* Records that an allocation failed (sets oom): a compiler that cannot
+ * allocate says so here, and the loader then fails with "out of memory"
+ * rather than load a ruleset with a piece missing.  Returns -1. */
+int tm_errlist_nomem(tm_errlist *l);
 
 /* Adds "unknown member" (at the key) for every member of obj that is not
  * in the NULL-ended `allowed` ("note" is allowed everywhere: a comment).

@@ -8,13 +8,15 @@
 
 #include <stddef.h>
 
+/* Far from -1 on purpose: a bare `return -1` somewhere on the way up can
+ * never pass for one of these, out of memory above all. */
 enum {
     TM_OK = 0,
-    TM_ENOMEM = -1,   /* allocation failed */
-    TM_EIO = -2,      /* reading or writing failed */
-    TM_EPARSE = -3,   /* input is not what it should be */
-    TM_EINVAL = -4,   /* a bad argument or a bad rule */
-    TM_ENOTFOUND = -5
+    TM_ENOMEM = -1001,    /* allocation failed */
+    TM_EIO = -1002,       /* reading or writing failed */
+    TM_EPARSE = -1003,    /* input is not what it should be */
+    TM_EINVAL = -1004,    /* a bad argument or a bad rule */
+    TM_ENOTFOUND = -1005
 };
 
 typedef struct tm_error {

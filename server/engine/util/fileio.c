@@ -10,7 +10,7 @@
 int tm_file_read(const char *path, char **out, size_t *len, tm_error *err) {
     int is_stdin = strcmp(path, "-") == 0;
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (!f) return tm_error_set(err, TM_EIO, "cannot read %s: %s", path, strerror(errno));
+    if (!f) return tm_error_set(err, errno == ENOMEM ? TM_ENOMEM : TM_EIO, "cannot read %s: %s", path, strerror(errno));
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap);
     int rc = 0;

@@ -6,6 +6,7 @@
 #include "jsonpos.h"
 
 #include "fileio.h"
+#include "jsonmem.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -142,7 +143,12 @@ static int walk(tm_jdoc *d, cursor *c, json_t *v, int kline, int kcol) {
 
 int tm_jdoc_loadb(const char *name, const char *buf, size_t len, tm_jdoc **out, tm_error *err) {
     json_error_t je;
+    tm_jsonmem_begin();
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (tm_jsonmem_failed() || (!root && json_error_code(&je) == json_error_out_of_memory)) {
+        json_decref(root); /* a string of it may have lost characters */
+        return tm_error_set(err, TM_ENOMEM, "%s: out of memory", name);
+    }
     if (!root)
         return tm_error_set(err, TM_EPARSE, "%s:%d:%d: %s", name, je.line, je.column, je.text);
     tm_jdoc *d = calloc(1, sizeof(*d));

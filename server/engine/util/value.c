@@ -1,6 +1,8 @@
 /* value.c: PowerShell's view of JSON values (comparison, order, text). */
 #include "value.h"
 
+#include "error.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -31,7 +33,7 @@ void tm_vals_clear(tm_vals *l) {
 
 int tm_path_parse(const char *s, tm_path *p) {
     memset(p, 0, sizeof(*p));
-    if (!s || !*s) return -1;
+    if (!s || !*s) return TM_EPARSE;
     if (strcmp(s, ".") == 0) return 0; /* the root itself */
     const char *q = s;
     while (*q) {
@@ -48,13 +50,13 @@ int tm_path_parse(const char *s, tm_path *p) {
         }
         if (end == q && idx < 0) goto bad;
         char **ns = realloc(p->seg, (p->n + 1) * sizeof(*ns));
-        if (!ns) goto bad;
+        if (!ns) goto oom;
         p->seg = ns;
         long *ni = realloc(p->idx, (p->n + 1) * sizeof(*ni));
-        if (!ni) goto bad;
+        if (!ni) goto oom;
         p->idx = ni;
         p->seg[p->n] = end > q ? strndup(q, (size_t)(end - q)) : NULL;
-        if (end > q && !p->seg[p->n]) goto bad;
+        if (end > q && !p->seg[p->n]) goto oom;
         p->idx[p->n] = idx;
         p->n++;
         if (*next == '.') next++;
@@ -64,7 +66,10 @@ int tm_path_parse(const char *s, tm_path *p) {
     return 0;
 bad:
     tm_path_free(p);
-    return -1;
+    return TM_EPARSE;
+oom:
+    tm_path_free(p);
+    return TM_ENOMEM;
 }
 
 void tm_path_free(tm_path *p) {

@@ -28,7 +28,8 @@ typedef struct tm_path {
     size_t n;
 } tm_path;
 
-int tm_path_parse(const char *s, tm_path *p); /* 0, or -1 on a malformed path */
+/* 0, TM_EPARSE on a malformed path, or TM_ENOMEM. */
+int tm_path_parse(const char *s, tm_path *p);
 void tm_path_free(tm_path *p);
 int tm_path_get(const tm_path *p, json_t *root, int raw, tm_vals *out);
 
