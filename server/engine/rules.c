@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "additions.h"
+#include "fileio.h"
 #include "hash.h"
 #include "origin.h"
 #include "overrides.h"
@@ -26,7 +27,13 @@
 /* ---- small helpers ---- */
 
 
-static char *dup_str(json_t *v) { return json_is_string(v) ? strdup(json_string_value(v)) : NULL; }
+/* A copy of obj's string member key in *out, NULL when it is absent or not
+ * a string (the caller says what it needs); -1 only when out of memory. */
+static int dup_member(json_t *obj, const char *key, char **out, tm_errlist *errs) {
+    json_t *v = json_object_get(obj, key);
+    *out = json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+    return json_is_string(v) && !*out ? tm_errlist_nomem(errs) : 0;
+}
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -69,22 +76,6 @@ typedef struct {
 } hasher;
 
 static void hash_bytes(hasher *hs, const void *p, size_t n) { hs->h = tm_fnv_bytes(hs->h, p, n); }
-
-/* A file it cannot open is reported by its loading; only running out of
- * memory is recorded here, since the version would then be wrong. */
-static void hash_file(hasher *hs, const char *root, const char *path, tm_errlist *errs) {
-    const char *rel = strncmp(path, root, strlen(root)) == 0 ? path + strlen(root) : path;
-    hash_bytes(hs, rel, strlen(rel) + 1);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOMEM) tm_errlist_nomem(errs);
-        return;
-    }
-    char buf[65536];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof(buf), f)) > 0) hash_bytes(hs, buf, got);
-    fclose(f);
-}
 
 /* ---- freeing ---- */
 
@@ -209,11 +200,7 @@ static int compile_label(tm_ruleset *rs, tm_label *l, const tm_jdoc *doc, json_t
     if (json_object_get(def, "kind")) return tm_additions_compile(l, doc, def, errs);
     int bad = 0;
     if (tm_errlist_only_members(doc, def, signal_members, errs)) bad = 1;
-    l->service = dup_str(json_object_get(def, "service"));
-    l->title = dup_str(json_object_get(def, "name"));
-    if ((!l->service && json_is_string(json_object_get(def, "service"))) ||
-        (!l->title && json_is_string(json_object_get(def, "name"))))
-        return tm_errlist_nomem(errs);
+    if (dup_member(def, "service", &l->service, errs) || dup_member(def, "name", &l->title, errs)) return -1;
     if (!l->service) tm_errlist_add(errs, doc, def, 0, "signal %s: \"service\" (a string) is required", l->name), bad = 1;
     if (!l->title) tm_errlist_add(errs, doc, def, 0, "signal %s: \"name\" (a string) is required", l->name), bad = 1;
 
@@ -524,9 +511,8 @@ static int load_useragent(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
     }
     if (tm_errlist_only_members(doc, root, members, errs)) bad = 1;
     rs->strip_brackets = json_is_true(json_object_get(root, "strip_brackets"));
-    json_t *def = json_object_get(root, "default");
-    rs->default_family = json_is_string(def) ? dup_str(def) : strdup("Undefined");
-    if (!rs->default_family) return tm_errlist_nomem(errs);
+    if (dup_member(root, "default", &rs->default_family, errs)) return -1;
+    if (!rs->default_family && !(rs->default_family = strdup("Undefined"))) return tm_errlist_nomem(errs);
     json_t *fams = json_object_get(root, "families");
     if (!json_is_array(fams)) {
         tm_errlist_add(errs, doc, root, 0, "\"families\" is a list");
@@ -542,8 +528,7 @@ static int load_useragent(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
             bad = 1;
             continue;
         }
-        fam->name = dup_str(json_object_get(f, "family"));
-        if (!fam->name && json_is_string(json_object_get(f, "family"))) return tm_errlist_nomem(errs);
+        if (dup_member(f, "family", &fam->name, errs)) return -1;
         if (!fam->name) tm_errlist_add(errs, doc, f, 0, "a family needs \"family\": NAME"), bad = 1;
         json_t *tests = json_object_get(f, "all");
         if (!tests) {
@@ -674,10 +659,23 @@ static int load_overrides(tm_ruleset *rs, const tm_jdoc *doc, tm_errlist *errs) 
 
 /* ---- the whole directory ---- */
 
-static tm_jdoc *load_doc(const char *path, tm_errlist *errs) {
+/* Reads and parses one rules file, hashing its name (relative to the
+ * rules directory) and the bytes read into the version; NULL, with the
+ * problem in errs, when it cannot. */
+static tm_jdoc *load_doc(hasher *hs, const char *root, const char *path, tm_errlist *errs) {
+    const char *rel = strncmp(path, root, strlen(root)) == 0 ? path + strlen(root) : path;
+    hash_bytes(hs, rel, strlen(rel) + 1);
     tm_jdoc *doc = NULL;
     tm_error err;
-    if (tm_jdoc_load(path, &doc, &err)) {
+    char *buf;
+    size_t len;
+    int rc = tm_file_read(path, &buf, &len, &err);
+    if (rc == 0) {
+        hash_bytes(hs, buf, len);
+        rc = tm_jdoc_loadb(path, buf, len, &doc, &err);
+        free(buf);
+    }
+    if (rc) {
         if (err.code == TM_ENOMEM) tm_errlist_nomem(errs);
         tm_errlist_addf(errs, "%s", err.msg);
         return NULL;
@@ -723,8 +721,7 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
 
     /* pass 1: signal definitions */
     for (size_t i = 0; i < nsig; i++) {
-        hash_file(&hs, dir, sigfiles[i], errs);
-        tm_jdoc *doc = load_doc(sigfiles[i], errs);
+        tm_jdoc *doc = load_doc(&hs, dir, sigfiles[i], errs);
         if (doc) docs[ndocs++] = doc;
         if (errs->oom) goto done;
         if (!doc) continue;
@@ -793,8 +790,7 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
 
     /* pass 2: label rules, user agents, overrides */
     for (size_t i = 0; i < nlab; i++) {
-        hash_file(&hs, dir, labfiles[i], errs);
-        tm_jdoc *doc = load_doc(labfiles[i], errs);
+        tm_jdoc *doc = load_doc(&hs, dir, labfiles[i], errs);
         if (doc) docs[ndocs++] = doc;
         if (errs->oom) goto done;
         if (!doc) continue;
@@ -802,16 +798,14 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
         if (errs->oom) goto done;
     }
     if (rs->nevents) qsort(rs->events, rs->nevents, sizeof(*rs->events), cmp_event);
-    hash_file(&hs, dir, uapath, errs);
-    tm_jdoc *ua = load_doc(uapath, errs);
+    tm_jdoc *ua = load_doc(&hs, dir, uapath, errs);
     if (ua) {
         docs[ndocs++] = ua;
         load_useragent(rs, ua, errs);
         if (errs->oom) goto done;
     }
     if (access(ovpath, F_OK) == 0) {
-        hash_file(&hs, dir, ovpath, errs);
-        tm_jdoc *ov = load_doc(ovpath, errs);
+        tm_jdoc *ov = load_doc(&hs, dir, ovpath, errs);
         if (ov) {
             docs[ndocs++] = ov;
             load_overrides(rs, ov, errs);
@@ -820,8 +814,7 @@ int tm_rules_load(const char *dir, tm_ruleset **out, tm_errlist *errs) {
     }
     /* trailmap's own: without it every record's origin is unknown */
     if (access(orpath, F_OK) == 0) {
-        hash_file(&hs, dir, orpath, errs);
-        tm_jdoc *od = load_doc(orpath, errs);
+        tm_jdoc *od = load_doc(&hs, dir, orpath, errs);
         if (od) {
             docs[ndocs++] = od;
             if (tm_origin_compile(rs, od, errs) == TM_ENOMEM) goto done;

@@ -249,11 +249,6 @@ static int judge(int rc, tm_ruleset *rs, tm_errlist *e) {
     if (rc == 0) {
         char *got = map_corpus(rs); /* counted too: a ruleset may cache */
         int same = strcmp(got, want) == 0;
-        if (!same && getenv("TM_OOM_TRACE")) { /* for diff */
-            FILE *w = fopen("oom-want.json", "w"), *g = fopen("oom-got.json", "w");
-            if (w) fputs(want, w), fclose(w);
-            if (g) fputs(got, g), fclose(g);
-        }
         free(got);
         tm_rules_unref(rs);
         if (!same) return bad("the load succeeded, but the ruleset maps the corpus differently");

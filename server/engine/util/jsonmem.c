@@ -1,3 +1,4 @@
+/* jsonmem.c: jansson's allocations, with a per-thread note of a failure. */
 #include "jsonmem.h"
 
 #include <jansson.h>

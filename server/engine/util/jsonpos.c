@@ -5,7 +5,6 @@
  * and the tree together. */
 #include "jsonpos.h"
 
-#include "fileio.h"
 #include "jsonmem.h"
 
 #include <stdint.h>
@@ -165,16 +164,6 @@ int tm_jdoc_loadb(const char *name, const char *buf, size_t len, tm_jdoc **out, 
     }
     *out = d;
     return 0;
-}
-
-int tm_jdoc_load(const char *path, tm_jdoc **out, tm_error *err) {
-    char *buf;
-    size_t len;
-    int rc = tm_file_read(path, &buf, &len, err);
-    if (rc) return rc;
-    rc = tm_jdoc_loadb(path, buf, len, out, err);
-    free(buf);
-    return rc;
 }
 
 void tm_jdoc_free(tm_jdoc *d) {

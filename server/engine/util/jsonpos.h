@@ -13,9 +13,9 @@
 
 typedef struct tm_jdoc tm_jdoc;
 
-/* Parses the file.  Duplicate keys are rejected (they would hide a rule).
- * On failure err says "path:line:column: reason". */
-int tm_jdoc_load(const char *path, tm_jdoc **out, tm_error *err);
+/* Parses buf, the text of the file `name`.  Duplicate keys are rejected
+ * (they would hide a rule).  On failure err says "name:line:column:
+ * reason", or TM_ENOMEM "name: out of memory". */
 int tm_jdoc_loadb(const char *name, const char *buf, size_t len, tm_jdoc **out, tm_error *err);
 void tm_jdoc_free(tm_jdoc *d);
 
